@@ -1,0 +1,145 @@
+// Linear layers: y = act(x W^T + b), the PyTorch nn.Linear convention.
+//
+// Weights are packed once, at load, into panels of NR = 8 output columns:
+//   packed (ceil(N/8), K, 8): packed[p][k][c] = W[p*8 + c][k], zero where p*8 + c >= N,
+// so the inner loop reads 8 consecutive weights (two v128) per k. Bias is padded the same way.
+// Micro-kernels (register blocks of output rows x columns):
+//   4x8  : 4 rows, one panel; 8 accumulators + 2 weight vectors + 1 broadcast.
+//   1x32 : 1 row, four panels; 8 accumulators, so a single row (batch 1, the GEMV case)
+//          still has 8 independent add chains instead of 2.
+//   1x8  : 1 row, one panel, for what is left.
+// Only relu and leaky_relu are fused into the store (they cost one op); other activations
+// run afterwards over the output, which is still in cache.
+
+import { madd } from "./simd";
+import { ACT_RELU, ACT_LEAKY_RELU } from "./activations";
+
+const NR = 8;
+
+// src W (N, K) row-major f32 -> dst packed (ceil(N/8), K, 8) f32.
+export function f32_pack_weights_nr8(src: usize, dst: usize, n: i32, k: i32): void {
+  const panels = (n + NR - 1) / NR;
+  for (let p = 0; p < panels; p++) {
+    for (let kk = 0; kk < k; kk++) {
+      const out = dst + ((<usize>(p * k + kk) * NR) << 2);
+      for (let c = 0; c < NR; c++) {
+        const row = p * NR + c;
+        const v: f32 = row < n ? load<f32>(src + ((<usize>row * k + kk) << 2)) : 0;
+        store<f32>(out + (<usize>c << 2), v);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function epilogue(v: v128, act: i32, slope: f32): v128 {
+  if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
+  if (act == ACT_LEAKY_RELU) {
+    return v128.bitselect(v, f32x4.mul(v, f32x4.splat(slope)), f32x4.gt(v, f32x4.splat(0)));
+  }
+  return v;
+}
+
+// Stores 8 columns (two vectors) of one output row, or the first `cols` of them.
+// @ts-ignore: decorator
+@inline function storeRow8(y: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols >= 8) { v128.store(y, lo); v128.store(y, hi, 16); return; }
+  for (let c = 0; c < cols; c++) {
+    const v = c < 4 ? lo : hi;
+    let s: f32;
+    switch (c & 3) {
+      case 0: s = f32x4.extract_lane(v, 0); break;
+      case 1: s = f32x4.extract_lane(v, 1); break;
+      case 2: s = f32x4.extract_lane(v, 2); break;
+      default: s = f32x4.extract_lane(v, 3);
+    }
+    store<f32>(y + (<usize>c << 2), s);
+  }
+}
+
+// x (m, k) row-major; w packed (ceil(n/8), k, 8); bias padded (ceil(n/8)*8);
+// y (m, n) row-major. act: 0 none, 1 relu, 2 leaky_relu(slope).
+export function f32_gemm_bias_act(x: usize, m: i32, k: i32, w: usize, bias: usize,
+                                  n: i32, y: usize, act: i32, slope: f32): void {
+  const panels = (n + NR - 1) / NR;
+  const panelBytes = <usize>k * NR * 4;
+  const rowBytes = <usize>k << 2;
+  let r = 0;
+  for (; r + 4 <= m; r += 4) {
+    const x0 = x + <usize>r * rowBytes;
+    for (let p = 0; p < panels; p++) {
+      const wp = w + <usize>p * panelBytes;
+      const b = bias + (<usize>p * NR << 2);
+      let a00 = v128.load(b), a01 = v128.load(b, 16);
+      let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+      for (let kk = 0; kk < k; kk++) {
+        const wq = wp + (<usize>kk * NR << 2);
+        const w0 = v128.load(wq), w1 = v128.load(wq, 16);
+        const xq = x0 + (<usize>kk << 2);
+        const v0 = v128.load_splat<f32>(xq);
+        const v1 = v128.load_splat<f32>(xq + rowBytes);
+        const v2 = v128.load_splat<f32>(xq + 2 * rowBytes);
+        const v3 = v128.load_splat<f32>(xq + 3 * rowBytes);
+        a00 = madd(v0, w0, a00); a01 = madd(v0, w1, a01);
+        a10 = madd(v1, w0, a10); a11 = madd(v1, w1, a11);
+        a20 = madd(v2, w0, a20); a21 = madd(v2, w1, a21);
+        a30 = madd(v3, w0, a30); a31 = madd(v3, w1, a31);
+      }
+      const cols = min(NR, n - p * NR);
+      const yq = y + ((<usize>r * n + p * NR) << 2);
+      const yRow = <usize>n << 2;
+      storeRow8(yq, epilogue(a00, act, slope), epilogue(a01, act, slope), cols);
+      storeRow8(yq + yRow, epilogue(a10, act, slope), epilogue(a11, act, slope), cols);
+      storeRow8(yq + 2 * yRow, epilogue(a20, act, slope), epilogue(a21, act, slope), cols);
+      storeRow8(yq + 3 * yRow, epilogue(a30, act, slope), epilogue(a31, act, slope), cols);
+    }
+  }
+  for (; r < m; r++) {
+    gemv_row(x + <usize>r * rowBytes, k, w, bias, n, y + (<usize>r * n << 2), act, slope);
+  }
+}
+
+// One output row: x (k); w packed (ceil(n/8), k, 8); y (n).
+function gemv_row(x: usize, k: i32, w: usize, bias: usize, n: i32, y: usize,
+                  act: i32, slope: f32): void {
+  const panels = (n + NR - 1) / NR;
+  const panelBytes = <usize>k * NR * 4;
+  let p = 0;
+  for (; p + 4 <= panels; p += 4) {
+    const wp = w + <usize>p * panelBytes;
+    const b = bias + (<usize>p * NR << 2);
+    let a0 = v128.load(b), a1 = v128.load(b, 16), a2 = v128.load(b, 32), a3 = v128.load(b, 48);
+    let a4 = v128.load(b, 64), a5 = v128.load(b, 80), a6 = v128.load(b, 96), a7 = v128.load(b, 112);
+    for (let kk = 0; kk < k; kk++) {
+      const v = v128.load_splat<f32>(x + (<usize>kk << 2));
+      const wq = wp + (<usize>kk * NR << 2);
+      a0 = madd(v, v128.load(wq), a0);
+      a1 = madd(v, v128.load(wq, 16), a1);
+      a2 = madd(v, v128.load(wq + panelBytes), a2);
+      a3 = madd(v, v128.load(wq + panelBytes, 16), a3);
+      a4 = madd(v, v128.load(wq + 2 * panelBytes), a4);
+      a5 = madd(v, v128.load(wq + 2 * panelBytes, 16), a5);
+      a6 = madd(v, v128.load(wq + 3 * panelBytes), a6);
+      a7 = madd(v, v128.load(wq + 3 * panelBytes, 16), a7);
+    }
+    const yq = y + (<usize>p * NR << 2);
+    const left = n - p * NR; // columns left from this panel on (> 24 here)
+    storeRow8(yq, epilogue(a0, act, slope), epilogue(a1, act, slope), 8);
+    storeRow8(yq + 32, epilogue(a2, act, slope), epilogue(a3, act, slope), 8);
+    storeRow8(yq + 64, epilogue(a4, act, slope), epilogue(a5, act, slope), 8);
+    storeRow8(yq + 96, epilogue(a6, act, slope), epilogue(a7, act, slope), min(8, left - 24));
+  }
+  for (; p < panels; p++) {
+    const wp = w + <usize>p * panelBytes;
+    const b = bias + (<usize>p * NR << 2);
+    let a0 = v128.load(b), a1 = v128.load(b, 16);
+    for (let kk = 0; kk < k; kk++) {
+      const v = v128.load_splat<f32>(x + (<usize>kk << 2));
+      const wq = wp + (<usize>kk * NR << 2);
+      a0 = madd(v, v128.load(wq), a0);
+      a1 = madd(v, v128.load(wq, 16), a1);
+    }
+    storeRow8(y + (<usize>p * NR << 2), epilogue(a0, act, slope), epilogue(a1, act, slope),
+              min(NR, n - p * NR));
+  }
+}

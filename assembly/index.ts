@@ -1,0 +1,25 @@
+// The wasm ABI of edgevae: exports only. Every export takes byte offsets into this module's
+// memory (usize), element counts (i32) and scalars; no strings or arrays cross the boundary.
+// The module imports nothing. The SDK (sdk/kernels.ts mirrors this list) owns the memory plan:
+// it grows the memory from JS and places every buffer past heap_base().
+
+// Bumped whenever an export's meaning or signature changes; the SDK checks it.
+const ABI_VERSION: i32 = 1;
+export function abi_version(): i32 { return ABI_VERSION; }
+
+// First free byte after the module's static data; the SDK's arena starts here.
+export function heap_base(): usize { return __heap_base; }
+
+// 1 when built with relaxed SIMD (fused multiply-add may change low bits), else 0.
+export function relaxed_simd(): i32 { return ASC_FEATURE_RELAXED_SIMD ? 1 : 0; }
+
+export { f32_pack_weights_nr8, f32_gemm_bias_act } from "./gemm";
+export { f32_activation, f32_exp } from "./activations";
+export {
+  f32_reparameterise, f32_kl_std_normal, f32_add_log_prior_minus_log_q,
+  f64_logsumexp_update, f64_logsumexp_finish, f64_sum_samples, f32_elbo_finish,
+  f64_fill, f32_lerp_rows, f32_split_halves,
+} from "./gaussian";
+export { f32_bernoulli_logprob, f32_gaussian_logprob, f32_gaussian_learned_logprob } from "./likelihoods";
+export { philox4x32_10, rng_normal_fill } from "./rng";
+export { f16_to_f32, f32_count_nonfinite } from "./convert";

@@ -1,0 +1,13 @@
+// edgevae: run trained VAEs anywhere JavaScript runs. Public exports only.
+export { Vae } from "./vae";
+export type {
+  LoadOptions, ModelInfo, Posterior, ElboResult, Floats, NoiseOptions, ElboOptions,
+  LogLikelihoodOptions, ReconstructOptions,
+} from "./vae";
+export { EdgeVaeError, FormatError, ArgumentError, RuntimeError, DisposedError } from "./errors";
+export type { ErrorCode } from "./errors";
+export type { Architecture, Layer, Likelihood, TensorInfo } from "./format";
+export { parseModel } from "./format";
+export { LIMITS } from "./limits";
+export { hasWasmSimd, hasRelaxedSimd } from "./runtime";
+export type { WasmSource, SimdLevel } from "./runtime";

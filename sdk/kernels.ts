@@ -1,0 +1,38 @@
+// The wasm module's exports, typed. One name on both sides: these are assembly/index.ts's
+// exports. Pointers are byte offsets into the instance's memory.
+
+export interface Kernels {
+  readonly memory: WebAssembly.Memory;
+  abi_version(): number;
+  heap_base(): number;
+  relaxed_simd(): number;
+  f32_pack_weights_nr8(src: number, dst: number, n: number, k: number): void;
+  f32_gemm_bias_act(x: number, m: number, k: number, w: number, bias: number, n: number, y: number, act: number, slope: number): void;
+  f32_activation(code: number, p: number, n: number, param: number): void;
+  f32_exp(p: number, n: number): void;
+  f32_reparameterise(h: number, items: number, samples: number, j: number, eps: number, z: number): void;
+  f32_kl_std_normal(h: number, items: number, j: number, out: number): void;
+  f32_add_log_prior_minus_log_q(h: number, items: number, samples: number, j: number, z: number, eps: number, w: number): void;
+  f64_logsumexp_update(w: number, items: number, samples: number, runMax: number, runSum: number): void;
+  f64_logsumexp_finish(runMax: number, runSum: number, items: number, count: number, out: number): void;
+  f64_sum_samples(w: number, items: number, samples: number, acc: number): void;
+  f32_elbo_finish(acc: number, items: number, samples: number, kl: number, beta: number, recon: number, elbo: number): void;
+  f64_fill(p: number, n: number, value: number): void;
+  f32_lerp_rows(za: number, zb: number, j: number, first: number, count: number, total: number, z: number): void;
+  f32_split_halves(src: number, rows: number, half: number, first: number, second: number): void;
+  f32_bernoulli_logprob(x: number, params: number, items: number, samples: number, d: number, out: number): void;
+  f32_gaussian_logprob(x: number, params: number, items: number, samples: number, d: number, sigma: number, out: number): void;
+  f32_gaussian_learned_logprob(x: number, params: number, items: number, samples: number, d: number, out: number): void;
+  philox4x32_10(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: number): void;
+  rng_normal_fill(dst: number, count: number, seedLo: number, seedHi: number, start: number, scratch: number): void;
+  f16_to_f32(src: number, dst: number, n: number): void;
+  f32_count_nonfinite(p: number, n: number): number;
+}
+
+/** The ABI version this SDK speaks (assembly/index.ts ABI_VERSION). */
+export const ABI_VERSION = 1;
+
+/** Activation codes (assembly/activations.ts). */
+export const ACT = {
+  identity: 0, relu: 1, leaky_relu: 2, elu: 3, gelu: 4, silu: 5, tanh: 6, sigmoid: 7, softplus: 8,
+} as const;

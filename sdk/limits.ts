@@ -1,0 +1,21 @@
+// Documented bounds on what a model file may ask for (docs/FORMAT.md, "Limits"). They keep
+// an untrusted file from making the loader allocate or loop without bound; real VAEs are far
+// inside them.
+export const LIMITS = {
+  /** Largest safetensors JSON header, in bytes (the safetensors reference also uses 100 MB). */
+  maxHeaderBytes: 100_000_000,
+  /** Largest __metadata__["edgevae"] string, in characters. */
+  maxArchitectureChars: 1_000_000,
+  /** Deepest nesting of JSON arrays/objects in the header or the architecture. */
+  maxJsonDepth: 64,
+  /** Most tensors in one file. */
+  maxTensors: 100_000,
+  /** Most dimensions in one tensor shape. */
+  maxRank: 8,
+  /** Most layers in the encoder or the decoder (activations included). */
+  maxLayers: 256,
+  /** Widest layer, input or latent (values per item). */
+  maxWidth: 1 << 20,
+  /** Most parameters (weights + biases) in one model: 1 GiB as f32. */
+  maxParameters: 1 << 28,
+} as const;

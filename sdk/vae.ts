@@ -1,0 +1,609 @@
+// The Vae: a loaded model on its own wasm instance. Loading is async; every compute call is
+// synchronous, validates its arguments in TS, then runs wasm kernels over buffers planned at
+// load time. Batches larger than the plan are processed in chunks; results do not depend on
+// the chunking (noise is indexed by item and sample, not by position in a chunk).
+
+import { ArgumentError, DisposedError, RuntimeError } from "./errors";
+import { parseModel, type Architecture, type Likelihood } from "./format";
+import { ABI_VERSION, ACT, type Kernels } from "./kernels";
+import { Arena } from "./memory";
+import { planNetwork, type NetworkPlan } from "./plan";
+import { compileWasm, defaultModule, hasRelaxedSimd, type SimdLevel, type WasmSource } from "./runtime";
+
+export interface LoadOptions {
+  /** The wasm to run: a WebAssembly.Module (required on Cloudflare Workers), bytes, or a URL. Default: the packaged build. */
+  wasm?: WasmSource;
+  /** Which packaged build to use when `wasm` is not given: "baseline" (default, bit-identical everywhere), "relaxed", or "auto". */
+  simd?: SimdLevel | "auto";
+  /** Rows (items x samples) processed per kernel pass; larger batches are chunked. Default 256. */
+  maxBatchRows?: number;
+  /** Upper bound on this model's wasm memory, in bytes. Default 1 GiB. */
+  maxMemoryBytes?: number;
+}
+
+export interface ModelInfo {
+  readonly inputShape: readonly number[];
+  readonly inputSize: number;
+  readonly latentDim: number;
+  readonly likelihood: Likelihood;
+  /** Weights and biases in the file's networks. */
+  readonly parameterCount: number;
+  /** The weights' dtype in the file: "F32", "F16", or "mixed". */
+  readonly dtype: "F32" | "F16" | "mixed";
+  readonly encoder: readonly string[];
+  readonly decoder: readonly string[];
+  /** Which wasm build runs this model. */
+  readonly simd: SimdLevel;
+  readonly maxBatchRows: number;
+  /** Bytes of wasm memory this model's instance holds. */
+  readonly memoryBytes: number;
+  /** The file's __metadata__ entries other than the architecture. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export interface Posterior {
+  /** Means of q(z|x), batch x latentDim, row-major. */
+  readonly mean: Float32Array;
+  /** Log-variances of q(z|x), batch x latentDim. */
+  readonly logvar: Float32Array;
+}
+
+export interface ElboResult {
+  /** Per item: recon - beta * kl. */
+  readonly elbo: Float32Array;
+  /** Per item: (1/S) sum_s log p(x | z_s). */
+  readonly recon: Float32Array;
+  /** Per item: KL(q(z|x) || N(0, I)). */
+  readonly kl: Float32Array;
+}
+
+/** Numbers accepted as inputs: Float32Array is used as is; others are converted. */
+export type Floats = Float32Array | Float64Array | readonly number[];
+
+export interface NoiseOptions {
+  /** Integer seed in [0, 2^53): the same seed gives the same numbers on every runtime. Default: random. */
+  seed?: number;
+}
+
+export interface ElboOptions extends NoiseOptions {
+  /** Monte-Carlo samples of z per item. Default 1. */
+  samples?: number;
+  /** Weight of the KL term. Default 1. */
+  beta?: number;
+  /** Caller-supplied standard-normal noise, item-major [batch][samples][latentDim]; overrides seed. */
+  eps?: Floats;
+}
+
+export interface LogLikelihoodOptions extends NoiseOptions {
+  /** Importance samples per item. Default 64. */
+  k?: number;
+  /** Caller-supplied noise, item-major [batch][k][latentDim]; overrides seed. */
+  eps?: Floats;
+}
+
+export interface ReconstructOptions extends NoiseOptions {
+  /** Decode the posterior mean instead of a sample. Default false. */
+  useMean?: boolean;
+}
+
+const MAX_SAMPLES = 1 << 20;
+const MAX_ROWS_OPTION = 1 << 16;
+
+/** Buffers of the compute plan (byte offsets), each sized for `rows` rows. */
+interface Buffers {
+  rows: number;
+  x: number;       // (rows, D) input items
+  h: number;       // (rows, 2J) encoder output [mean | logvar]
+  z: number;       // (rows, J)
+  eps: number;     // (rows, J)
+  a: number;       // (rows, W) ping
+  b: number;       // (rows, W) pong
+  params: number;  // (rows, P) decoder output
+  rowVals: number; // (rows) per-row log p(x|z) / log weights
+  kl: number; recon: number; elbo: number; // (rows) per item
+  accA: number; accB: number; // (rows) f64 running states
+  pair: number;    // (2, J) interpolation ends
+  scratch: number; // 16 bytes for the RNG
+}
+
+export class Vae {
+  readonly inputShape: readonly number[];
+  readonly inputSize: number;
+  readonly latentDim: number;
+  readonly info: ModelInfo;
+
+  private k: Kernels | undefined;
+  private readonly arena: Arena;
+  private readonly arch: Architecture;
+  private readonly encoderPlan: NetworkPlan;
+  private readonly decoderPlan: NetworkPlan;
+  private readonly buf: Buffers;
+
+  private constructor(k: Kernels, arena: Arena, arch: Architecture, enc: NetworkPlan, dec: NetworkPlan,
+                      buf: Buffers, info: ModelInfo) {
+    this.k = k;
+    this.arena = arena;
+    this.arch = arch;
+    this.encoderPlan = enc;
+    this.decoderPlan = dec;
+    this.buf = buf;
+    this.info = info;
+    this.inputShape = arch.inputShape;
+    this.inputSize = arch.inputSize;
+    this.latentDim = arch.latentDim;
+  }
+
+  /** Parses and validates a model file, then loads it into a fresh wasm instance. */
+  static async load(model: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Promise<Vae> {
+    const bytes = model instanceof Uint8Array ? model
+      : model instanceof ArrayBuffer ? new Uint8Array(model)
+      : invalid("E_INPUT_TYPE", `Vae.load(model): model must be a Uint8Array or ArrayBuffer holding a model file, got ${typeName(model)}`);
+    const rows = options.maxBatchRows ?? 256;
+    if (!Number.isSafeInteger(rows) || rows < 1 || rows > MAX_ROWS_OPTION) {
+      invalid("E_ARGUMENT", `maxBatchRows must be an integer from 1 to ${MAX_ROWS_OPTION}, got ${rows}`);
+    }
+    const limit = options.maxMemoryBytes ?? 2 ** 30;
+    if (!Number.isSafeInteger(limit) || limit < 1 << 20 || limit > 2 ** 32) {
+      invalid("E_ARGUMENT", `maxMemoryBytes must be an integer from 1 MiB to 4 GiB, got ${limit}`);
+    }
+    const parsed = parseModel(bytes); // validate before any wasm work
+    const level: SimdLevel = options.simd === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : options.simd ?? "baseline";
+    if (options.simd !== undefined && options.simd !== "auto" && options.simd !== "baseline" && options.simd !== "relaxed") {
+      invalid("E_ARGUMENT", `simd must be "baseline", "relaxed" or "auto", got ${String(options.simd)}`);
+    }
+    const module = options.wasm !== undefined ? await compileWasm(options.wasm) : await defaultModule(level);
+    const k = await instantiate(module);
+    const arena = new Arena(k.memory, k.heap_base(), limit);
+    const arch = parsed.architecture;
+    const enc = planNetwork(arch.encoder, arch.inputSize, bytes, parsed.tensors, k, arena);
+    const dec = planNetwork(arch.decoder, arch.latentDim, bytes, parsed.tensors, k, arena);
+    const buf = planBuffers(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), rows);
+    const { architecture, ...rest } = { architecture: arch, ...parsed.metadata };
+    void architecture;
+    const metadata = { ...rest } as Record<string, string>;
+    delete metadata["edgevae"];
+    const info: ModelInfo = {
+      inputShape: arch.inputShape,
+      inputSize: arch.inputSize,
+      latentDim: arch.latentDim,
+      likelihood: arch.likelihood,
+      parameterCount: countParameters(arch),
+      dtype: dtypeOf(arch, parsed.tensors),
+      encoder: arch.encoder.map(describeLayer),
+      decoder: arch.decoder.map(describeLayer),
+      simd: k.relaxed_simd() === 1 ? "relaxed" : "baseline",
+      maxBatchRows: rows,
+      memoryBytes: arena.memoryBytes,
+      metadata,
+    };
+    return new Vae(k, arena, arch, enc, dec, buf, info);
+  }
+
+  /** q(z|x): posterior means and log-variances. x: batch x inputSize values. */
+  encode(x: Floats): Posterior {
+    const k = this.live("encode");
+    const xs = this.items(x, "encode(x)");
+    const batch = xs.length / this.inputSize, J = this.latentDim, b = this.buf;
+    const mean = new Float32Array(batch * J), logvar = new Float32Array(batch * J);
+    for (let b0 = 0; b0 < batch; b0 += b.rows) {
+      const nb = Math.min(b.rows, batch - b0);
+      this.encodeChunk(k, xs, b0, nb);
+      k.f32_split_halves(b.h, nb, J, b.z, b.eps);
+      this.arena.readF32(b.z, nb * J, mean, b0 * J);
+      this.arena.readF32(b.eps, nb * J, logvar, b0 * J);
+    }
+    return { mean, logvar };
+  }
+
+  /** The likelihood's mean for each latent row: sigmoid(logits) (bernoulli) or the Gaussian mean. z: n x latentDim. */
+  decode(z: Floats): Float32Array {
+    return this.decodeRows(this.latents(z, "decode(z)"), true, "decode");
+  }
+
+  /** The decoder's raw output for each latent row (logits, means, or [mean | logvar]). */
+  decodeParams(z: Floats): Float32Array {
+    return this.decodeRows(this.latents(z, "decodeParams(z)"), false, "decodeParams");
+  }
+
+  /** Decodes a sample of q(z|x) (or its mean, with useMean) for each item. */
+  reconstruct(x: Floats, options: ReconstructOptions = {}): Float32Array {
+    const k = this.live("reconstruct");
+    const xs = this.items(x, "reconstruct(x)");
+    const useMean = options.useMean ?? false;
+    const seed = useMean ? 0 : seedOf(options.seed, "reconstruct");
+    const batch = xs.length / this.inputSize, J = this.latentDim, D = this.inputSize, b = this.buf;
+    const out = new Float32Array(batch * D);
+    for (let b0 = 0; b0 < batch; b0 += b.rows) {
+      const nb = Math.min(b.rows, batch - b0);
+      this.encodeChunk(k, xs, b0, nb);
+      if (useMean) {
+        k.f32_split_halves(b.h, nb, J, b.z, b.eps);
+      } else {
+        this.fillNoise(k, seed, b0 * J, nb * J);
+        k.f32_reparameterise(b.h, nb, 1, J, b.eps, b.z);
+      }
+      this.decodeMeanChunk(k, nb, out, b0);
+    }
+    return out;
+  }
+
+  /** n draws from the model: z ~ N(0, I), decoded to the likelihood's mean. */
+  sample(n: number, options: NoiseOptions = {}): Float32Array {
+    const k = this.live("sample");
+    count(n, "sample(n)", 1, 2 ** 31);
+    const seed = seedOf(options.seed, "sample");
+    const J = this.latentDim, b = this.buf;
+    const out = new Float32Array(n * this.inputSize);
+    for (let r0 = 0; r0 < n; r0 += b.rows) {
+      const nr = Math.min(b.rows, n - r0);
+      this.fillNoise(k, seed, r0 * J, nr * J, b.z);
+      this.decodeMeanChunk(k, nr, out, r0);
+    }
+    return out;
+  }
+
+  /** `steps` decoded points evenly spaced on the line from latent zA to zB (both included). */
+  interpolate(zA: Floats, zB: Floats, steps: number): Float32Array {
+    const k = this.live("interpolate");
+    const J = this.latentDim, b = this.buf;
+    const a = this.latents(zA, "interpolate(zA)"), c = this.latents(zB, "interpolate(zB)");
+    if (a.length !== J || c.length !== J) {
+      invalid("E_INPUT_LENGTH", `interpolate: zA and zB must each be one latent of ${J} values, got ${a.length} and ${c.length}`);
+    }
+    count(steps, "interpolate(steps)", 1, 2 ** 31);
+    this.arena.writeF32(b.pair, a);
+    this.arena.writeF32(b.pair + J * 4, c);
+    const out = new Float32Array(steps * this.inputSize);
+    for (let t0 = 0; t0 < steps; t0 += b.rows) {
+      const nr = Math.min(b.rows, steps - t0);
+      k.f32_lerp_rows(b.pair, b.pair + J * 4, J, t0, nr, steps, b.z);
+      this.decodeMeanChunk(k, nr, out, t0);
+    }
+    return out;
+  }
+
+  /**
+   * The evidence lower bound per item, with its parts:
+   * elbo = (1/S) sum_s log p(x|z_s) - beta * KL(q(z|x) || p(z)), z_s = mean + exp(logvar/2) eps_s.
+   */
+  elbo(x: Floats, options: ElboOptions = {}): ElboResult {
+    const k = this.live("elbo");
+    const xs = this.items(x, "elbo(x)");
+    const batch = xs.length / this.inputSize;
+    const S = options.samples ?? 1;
+    count(S, "elbo: samples", 1, MAX_SAMPLES);
+    const beta = options.beta ?? 1;
+    if (typeof beta !== "number" || !Number.isFinite(beta)) invalid("E_ARGUMENT", `elbo: beta must be a finite number, got ${String(beta)}`);
+    const eps = this.noise(options.eps, batch * S, "elbo", "samples");
+    const seed = eps === undefined ? seedOf(options.seed, "elbo") : 0;
+    const b = this.buf;
+    const result = { elbo: new Float32Array(batch), recon: new Float32Array(batch), kl: new Float32Array(batch) };
+    this.forEachSampleBlock(k, xs, batch, S, eps, seed, (b0, nb, ns) => {
+      if (ns === -1) { // the item chunk is done
+        k.f32_elbo_finish(b.accA, nb, S, b.kl, beta, b.recon, b.elbo);
+        this.arena.readF32(b.elbo, nb, result.elbo, b0);
+        this.arena.readF32(b.recon, nb, result.recon, b0);
+        this.arena.readF32(b.kl, nb, result.kl, b0);
+        return;
+      }
+      k.f64_sum_samples(b.rowVals, nb, ns, b.accA);
+    }, (nb) => {
+      k.f32_kl_std_normal(b.h, nb, this.latentDim, b.kl);
+      k.f64_fill(b.accA, nb, 0);
+    });
+    return result;
+  }
+
+  /**
+   * Importance-weighted estimate of log p(x) per item (Burda et al. 2015), with q(z|x) as proposal:
+   * logsumexp_k [log p(x|z_k) + log N(z_k; 0, I) - log q(z_k|x)] - log k.
+   */
+  logLikelihood(x: Floats, options: LogLikelihoodOptions = {}): Float32Array {
+    const k = this.live("logLikelihood");
+    const xs = this.items(x, "logLikelihood(x)");
+    const batch = xs.length / this.inputSize;
+    const K = options.k ?? 64;
+    count(K, "logLikelihood: k", 1, MAX_SAMPLES);
+    const eps = this.noise(options.eps, batch * K, "logLikelihood", "k");
+    const seed = eps === undefined ? seedOf(options.seed, "logLikelihood") : 0;
+    const b = this.buf, J = this.latentDim;
+    const out = new Float32Array(batch);
+    this.forEachSampleBlock(k, xs, batch, K, eps, seed, (b0, nb, ns) => {
+      if (ns === -1) {
+        k.f64_logsumexp_finish(b.accA, b.accB, nb, K, b.elbo);
+        this.arena.readF32(b.elbo, nb, out, b0);
+        return;
+      }
+      k.f32_add_log_prior_minus_log_q(b.h, nb, ns, J, b.z, b.eps, b.rowVals);
+      k.f64_logsumexp_update(b.rowVals, nb, ns, b.accA, b.accB);
+    }, (nb) => {
+      k.f64_fill(b.accA, nb, -Infinity);
+      k.f64_fill(b.accB, nb, 0);
+    });
+    return out;
+  }
+
+  /** Frees the wasm instance's memory (by dropping it). Any later call throws DisposedError. */
+  dispose(): void {
+    this.k = undefined;
+  }
+
+  get disposed(): boolean {
+    return this.k === undefined;
+  }
+
+  // ---- internals -------------------------------------------------------------------------
+
+  private live(what: string): Kernels {
+    if (this.k === undefined) throw new DisposedError(`${what}()`);
+    return this.k;
+  }
+
+  /**
+   * The shared loop of elbo and logLikelihood: items in chunks; per chunk, encode, then
+   * samples in blocks of at most `rows` rows: noise, reparameterise, decode, log p(x|z)
+   * into rowVals, then `onBlock(b0, nb, ns)`; at the end of a chunk `onBlock(b0, nb, -1)`.
+   * A chunk holds all samples of its items, or (when S > rows) one item whose samples are
+   * split into blocks, so a block's noise is always one contiguous slice of the item-major layout.
+   */
+  private forEachSampleBlock(k: Kernels, xs: Float32Array, batch: number, S: number,
+                             eps: Float32Array | undefined, seed: number,
+                             onBlock: (b0: number, nb: number, ns: number) => void,
+                             onChunk: (nb: number) => void): void {
+    const b = this.buf, J = this.latentDim;
+    const itemsPerChunk = Math.max(1, Math.floor(b.rows / S));
+    const samplesPerBlock = Math.min(S, b.rows);
+    for (let b0 = 0; b0 < batch; b0 += itemsPerChunk) {
+      const nb = Math.min(itemsPerChunk, batch - b0);
+      this.encodeChunk(k, xs, b0, nb);
+      onChunk(nb);
+      for (let s0 = 0; s0 < S; s0 += samplesPerBlock) {
+        const ns = Math.min(samplesPerBlock, S - s0);
+        const first = (b0 * S + s0) * J, n = nb * ns * J;
+        if (eps !== undefined) this.writeChecked(eps, first, n, b.eps, "eps");
+        else this.fillNoise(k, seed, first, n);
+        k.f32_reparameterise(b.h, nb, ns, J, b.eps, b.z);
+        this.runNetwork(k, this.decoderPlan, b.z, nb * ns, b.params);
+        this.logProb(k, nb, ns);
+        onBlock(b0, nb, ns);
+      }
+      onBlock(b0, nb, -1);
+    }
+  }
+
+  /** x rows b0 .. b0+nb-1 -> buf.x, encoder -> buf.h. */
+  private encodeChunk(k: Kernels, xs: Float32Array, b0: number, nb: number): void {
+    const D = this.inputSize, b = this.buf;
+    this.writeChecked(xs, b0 * D, nb * D, b.x, "x");
+    this.runNetwork(k, this.encoderPlan, b.x, nb, b.h);
+  }
+
+  /** Copies values into wasm memory and refuses NaN / Infinity (they would poison every result silently). */
+  private writeChecked(src: Float32Array, first: number, n: number, ptr: number, name: string): void {
+    this.arena.writeF32(ptr, src, first, n);
+    const k = this.k!;
+    if (k.f32_count_nonfinite(ptr, n) > 0) {
+      let at = first;
+      while (at < first + n && Number.isFinite(src[at]!)) at++;
+      invalid("E_INPUT_VALUE", `${name}[${at}] is ${src[at]}; inputs must be finite numbers`);
+    }
+  }
+
+  /** buf.z rows (nr) -> decoder -> the likelihood's mean, copied to out at row r0. */
+  private decodeMeanChunk(k: Kernels, nr: number, out: Float32Array, r0: number): void {
+    const b = this.buf, D = this.inputSize;
+    this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
+    this.meanOfParams(k, nr);
+    this.arena.readF32(this.meanPtr(), nr * D, out, r0 * D);
+  }
+
+  private decodeRows(zs: Float32Array, mean: boolean, what: string): Float32Array {
+    const k = this.live(what);
+    const J = this.latentDim, b = this.buf, P = this.arch.paramSize, D = this.inputSize;
+    const n = zs.length / J;
+    const width = mean ? D : P;
+    const out = new Float32Array(n * width);
+    for (let r0 = 0; r0 < n; r0 += b.rows) {
+      const nr = Math.min(b.rows, n - r0);
+      this.writeChecked(zs, r0 * J, nr * J, b.z, "z");
+      if (mean) {
+        this.decodeMeanChunk(k, nr, out, r0);
+      } else {
+        this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
+        this.arena.readF32(b.params, nr * P, out, r0 * P);
+      }
+    }
+    return out;
+  }
+
+  /** Turns buf.params (nr rows) into the likelihood's mean, at meanPtr(). */
+  private meanOfParams(k: Kernels, nr: number): void {
+    const b = this.buf, D = this.inputSize;
+    switch (this.arch.likelihood.type) {
+      case "bernoulli": k.f32_activation(ACT.sigmoid, b.params, nr * D, 0); break;
+      case "gaussian_learned": k.f32_split_halves(b.params, nr, D, b.a, b.b); break;
+      case "gaussian": break;
+    }
+  }
+
+  private meanPtr(): number {
+    return this.arch.likelihood.type === "gaussian_learned" ? this.buf.a : this.buf.params;
+  }
+
+  /** log p(x_b | z_{b,s}) for nb items x ns samples -> buf.rowVals. */
+  private logProb(k: Kernels, nb: number, ns: number): void {
+    const b = this.buf, D = this.inputSize, lik = this.arch.likelihood;
+    switch (lik.type) {
+      case "bernoulli": k.f32_bernoulli_logprob(b.x, b.params, nb, ns, D, b.rowVals); break;
+      case "gaussian": k.f32_gaussian_logprob(b.x, b.params, nb, ns, D, lik.sigma, b.rowVals); break;
+      case "gaussian_learned": k.f32_gaussian_learned_logprob(b.x, b.params, nb, ns, D, b.rowVals); break;
+    }
+  }
+
+  /**
+   * Runs a network over `rows` rows from `input` and leaves the result in `output`.
+   * Hidden layers ping-pong between buf.a and buf.b; the last linear layer writes `output`;
+   * activations run in place (never on `input`, which callers still need).
+   */
+  private runNetwork(k: Kernels, plan: NetworkPlan, input: number, rows: number, output: number): void {
+    const b = this.buf, ops = plan.ops;
+    let lastLinear = -1;
+    for (let i = 0; i < ops.length; i++) if (ops[i]!.kind === "linear") lastLinear = i;
+    let cur = input, width = plan.inWidth;
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i]!;
+      if (op.kind === "linear") {
+        const dst = i === lastLinear ? output : cur === b.a ? b.b : b.a;
+        k.f32_gemm_bias_act(cur, rows, op.inFeatures, op.weight, op.bias, op.outFeatures, dst, op.act, op.param);
+        cur = dst;
+        width = op.outFeatures;
+      } else {
+        if (cur === input) { // copy first: the caller's input buffer stays intact
+          const dst = lastLinear < i ? output : b.a;
+          this.arena.heapF32().copyWithin(dst >>> 2, input >>> 2, (input >>> 2) + rows * width);
+          cur = dst;
+        }
+        k.f32_activation(op.act, cur, rows * width, op.param);
+      }
+    }
+    if (cur !== output) this.arena.heapF32().copyWithin(output >>> 2, cur >>> 2, (cur >>> 2) + rows * width);
+  }
+
+  /** n standard normals of the seed, from global index `first`, into `dst` (default buf.eps). */
+  private fillNoise(k: Kernels, seed: number, first: number, n: number, dst = this.buf.eps): void {
+    k.rng_normal_fill(dst, n, seed % 2 ** 32, Math.floor(seed / 2 ** 32), first, this.buf.scratch);
+  }
+
+  private items(x: Floats, what: string): Float32Array {
+    const xs = toFloat32(x, what);
+    const D = this.inputSize;
+    if (xs.length === 0 || xs.length % D !== 0) {
+      invalid("E_INPUT_LENGTH", `${what}: got ${xs.length} values, which is not a whole, non-zero number of items of ${D} values (input_shape ${JSON.stringify(this.inputShape)})`);
+    }
+    return xs;
+  }
+
+  private latents(z: Floats, what: string): Float32Array {
+    const zs = toFloat32(z, what);
+    const J = this.latentDim;
+    if (zs.length === 0 || zs.length % J !== 0) {
+      invalid("E_INPUT_LENGTH", `${what}: got ${zs.length} values, which is not a whole, non-zero number of latents of ${J} values`);
+    }
+    return zs;
+  }
+
+  private noise(eps: Floats | undefined, rows: number, what: string, per: string): Float32Array | undefined {
+    if (eps === undefined) return undefined;
+    const e = toFloat32(eps, `${what}: eps`);
+    const want = rows * this.latentDim;
+    if (e.length !== want) {
+      invalid("E_NOISE_LENGTH", `${what}: eps has ${e.length} values but needs batch x ${per} x latentDim = ${want} (item-major [batch][${per}][latentDim])`);
+    }
+    return e;
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+function invalid(code: "E_INPUT_TYPE" | "E_INPUT_LENGTH" | "E_ARGUMENT" | "E_NOISE_LENGTH" | "E_INPUT_VALUE", message: string): never {
+  throw new ArgumentError(code, message);
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
+  return typeof v;
+}
+
+function toFloat32(x: Floats, what: string): Float32Array {
+  if (x instanceof Float32Array) return x;
+  if (x instanceof Float64Array || Array.isArray(x)) return Float32Array.from(x as ArrayLike<number>);
+  return invalid("E_INPUT_TYPE", `${what}: expected a Float32Array (or Float64Array / number[]), got ${typeName(x)}`);
+}
+
+function count(n: unknown, what: string, min: number, max: number): asserts n is number {
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
+    invalid("E_ARGUMENT", `${what} must be an integer from ${min} to ${max}, got ${String(n)}`);
+  }
+}
+
+function seedOf(seed: number | undefined, what: string): number {
+  if (seed === undefined) return randomSeed();
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
+    invalid("E_ARGUMENT", `${what}: seed must be an integer from 0 to 2^53 - 1, got ${String(seed)}`);
+  }
+  return seed;
+}
+
+function randomSeed(): number {
+  const c = (globalThis as { crypto?: { getRandomValues(a: Uint32Array): Uint32Array } }).crypto;
+  if (c !== undefined) {
+    const w = c.getRandomValues(new Uint32Array(2));
+    return (w[0]! & 0x1fffff) * 2 ** 32 + w[1]!;
+  }
+  return Math.floor(Math.random() * 2 ** 53);
+}
+
+async function instantiate(module: WebAssembly.Module): Promise<Kernels> {
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(module, {});
+  } catch (err) {
+    throw new RuntimeError("E_WASM_LOAD", `could not instantiate the edgevae wasm: ${(err as Error).message}`, { cause: err });
+  }
+  const k = instance.exports as unknown as Kernels;
+  if (typeof k.abi_version !== "function" || k.abi_version() !== ABI_VERSION) {
+    throw new RuntimeError("E_ABI_MISMATCH", `the wasm module is not edgevae ABI version ${ABI_VERSION} (it reports ${typeof k.abi_version === "function" ? k.abi_version() : "none"}); use the edgevae.wasm shipped with this SDK version`);
+  }
+  return k;
+}
+
+function planBuffers(arena: Arena, arch: Architecture, hiddenWidth: number, rows: number): Buffers {
+  const D = arch.inputSize, J = arch.latentDim, P = arch.paramSize;
+  const W = Math.max(hiddenWidth, D, P, 2 * J);
+  return {
+    rows,
+    x: arena.allocF32(rows * D),
+    h: arena.allocF32(rows * 2 * J),
+    z: arena.allocF32(rows * J),
+    eps: arena.allocF32(rows * J),
+    a: arena.allocF32(rows * W),
+    b: arena.allocF32(rows * W),
+    params: arena.allocF32(rows * P),
+    rowVals: arena.allocF32(rows),
+    kl: arena.allocF32(rows),
+    recon: arena.allocF32(rows),
+    elbo: arena.allocF32(rows),
+    accA: arena.allocF64(rows),
+    accB: arena.allocF64(rows),
+    pair: arena.allocF32(2 * J),
+    scratch: arena.alloc(16),
+  };
+}
+
+function countParameters(arch: Architecture): number {
+  let n = 0;
+  for (const layer of [...arch.encoder, ...arch.decoder]) {
+    if (layer.type === "linear") n += layer.outFeatures * (layer.inFeatures + (layer.bias === null ? 0 : 1));
+  }
+  return n;
+}
+
+function dtypeOf(arch: Architecture, tensors: ReadonlyMap<string, { dtype: string }>): "F32" | "F16" | "mixed" {
+  const seen = new Set<string>();
+  for (const layer of [...arch.encoder, ...arch.decoder]) {
+    if (layer.type !== "linear") continue;
+    seen.add(tensors.get(layer.weight)!.dtype);
+    if (layer.bias !== null) seen.add(tensors.get(layer.bias)!.dtype);
+  }
+  return seen.size === 1 ? ([...seen][0] as "F32" | "F16") : "mixed";
+}
+
+function describeLayer(layer: Architecture["encoder"][number]): string {
+  switch (layer.type) {
+    case "linear": return `linear ${layer.inFeatures}->${layer.outFeatures}${layer.bias === null ? " (no bias)" : ""}`;
+    case "leaky_relu": return `leaky_relu(${layer.negativeSlope})`;
+    case "elu": return `elu(${layer.alpha})`;
+    default: return layer.type;
+  }
+}

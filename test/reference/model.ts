@@ -1,0 +1,221 @@
+// A whole VAE from an edgevae file, evaluated in float64: the oracle that the
+// SDK's encode / decode / ELBO / importance-weighted log p(x) are compared with.
+//
+// Shapes: D = prod(input_shape), J = latent_dim, P = decoder outputs per row
+// (D, or 2*D for gaussian_learned). Noise and latent samples are item-major,
+// [batch][samples][J], as FORMAT.md requires.
+
+import { applyActivation, type ActivationLayer, type Numbers } from "./activations";
+import { kl, logDiagNormal, logStdNormal, logSumExp, reparameterise } from "./gaussian";
+import { likelihoodMean, likelihoodParamCount, logLikelihood, type Likelihood } from "./likelihoods";
+import { linear } from "./linear";
+
+export interface LinearLayer {
+  type: "linear";
+  weight: string;
+  bias: string | null;
+}
+
+export type Layer = LinearLayer | ActivationLayer;
+
+/** The parsed `__metadata__["edgevae"]` object. */
+export interface VaeArch {
+  version: number;
+  input_shape: number[];
+  latent_dim: number;
+  encoder: Layer[];
+  decoder: Layer[];
+  likelihood: Likelihood;
+  prior?: { type: "standard_normal" };
+}
+
+export type TensorMap = Record<string, Float64Array | Float32Array>;
+
+export interface Posterior {
+  /** [batch, J] */
+  mean: Float64Array;
+  /** [batch, J] */
+  logvar: Float64Array;
+}
+
+export interface ElboParts {
+  /** [batch]: recon - beta * kl */
+  elbo: Float64Array;
+  /** [batch]: (1/S) sum_s log p(x | z_s) */
+  recon: Float64Array;
+  /** [batch]: closed-form KL(q(z|x) || N(0, I)) */
+  kl: Float64Array;
+}
+
+// A linear layer with its widths resolved and its tensors widened to float64.
+interface ResolvedLinear {
+  type: "linear";
+  weight: Float64Array;
+  bias: Float64Array | null;
+  inFeatures: number;
+  outFeatures: number;
+}
+type ResolvedLayer = ResolvedLinear | { type: "activation"; layer: ActivationLayer };
+
+function isLinear(layer: Layer): layer is LinearLayer {
+  return layer.type === "linear";
+}
+
+export class ReferenceVae {
+  readonly arch: VaeArch;
+  /** values per item, prod(input_shape) */
+  readonly D: number;
+  /** latent_dim */
+  readonly J: number;
+  /** decoder outputs per row */
+  readonly P: number;
+  private readonly encoder: ResolvedLayer[];
+  private readonly decoder: ResolvedLayer[];
+
+  constructor(arch: VaeArch, tensors: TensorMap) {
+    this.arch = arch;
+    this.D = arch.input_shape.reduce((a, b) => a * b, 1);
+    this.J = arch.latent_dim;
+    this.P = likelihoodParamCount(arch.likelihood, this.D);
+    if (arch.likelihood.type === "gaussian" && !(arch.likelihood.sigma > 0)) {
+      throw new Error(`ReferenceVae: gaussian likelihood needs sigma > 0, got ${arch.likelihood.sigma}`);
+    }
+    // The tensors carry no shapes here, so each linear layer's out width is
+    // weight.length / in, with `in` carried along from the previous linear.
+    this.encoder = resolveStack("encoder", arch.encoder, tensors, this.D, 2 * this.J);
+    this.decoder = resolveStack("decoder", arch.decoder, tensors, this.J, this.P);
+  }
+
+  /** x: [batch, D] -> mean, logvar: [batch, J] each (the encoder output split [mean | logvar]). */
+  encode(x: Numbers, batch: number): Posterior {
+    const { J } = this;
+    const h = runStack(this.encoder, x, batch, this.D);
+    const mean = new Float64Array(batch * J);
+    const logvar = new Float64Array(batch * J);
+    for (let b = 0; b < batch; b++) {
+      for (let j = 0; j < J; j++) {
+        mean[b * J + j] = h[b * 2 * J + j];
+        logvar[b * J + j] = h[b * 2 * J + J + j];
+      }
+    }
+    return { mean, logvar };
+  }
+
+  /** z: [rows, J] -> the likelihood's parameters: [rows, P]. */
+  decodeParams(z: Numbers, rows: number): Float64Array {
+    return runStack(this.decoder, z, rows, this.J);
+  }
+
+  /** z: [rows, J] -> E[x|z]: [rows, D]. */
+  decodeMean(z: Numbers, rows: number): Float64Array {
+    return likelihoodMean(this.arch.likelihood, this.decodeParams(z, rows), rows, this.D);
+  }
+
+  /**
+   * ELBO per item with S = samples reparameterised samples:
+   * recon = (1/S) sum_s log p(x|z_s), elbo = recon - beta * KL.
+   * x: [batch, D]; eps: [batch, samples, J]. Returns [batch] each.
+   */
+  elbo(x: Numbers, batch: number, eps: Numbers, samples: number, beta = 1): ElboParts {
+    const { D, J } = this;
+    const { mean, logvar } = this.encode(x, batch);
+    const z = reparameterise(mean, logvar, eps, batch, samples, J);
+    const params = this.decodeParams(z, batch * samples);
+    const ll = logLikelihood(this.arch.likelihood, x, params, batch * samples, D, samples);
+
+    const recon = new Float64Array(batch);
+    for (let b = 0; b < batch; b++) {
+      let acc = 0;
+      for (let s = 0; s < samples; s++) acc += ll[b * samples + s];
+      recon[b] = acc / samples;
+    }
+    const klv = kl(mean, logvar, batch, J);
+    const elbo = new Float64Array(batch);
+    for (let b = 0; b < batch; b++) elbo[b] = recon[b] - beta * klv[b];
+    return { elbo, recon, kl: klv };
+  }
+
+  /**
+   * Importance-weighted log p(x) per item (Burda et al. 2015) with K = k samples:
+   * logsumexp_k [log p(x|z_k) + log N(z_k; 0, I) - log q(z_k|x)] - log K.
+   * x: [batch, D]; eps: [batch, k, J]. Returns [batch].
+   */
+  logLikelihood(x: Numbers, batch: number, eps: Numbers, k: number): Float64Array {
+    const { D, J } = this;
+    const { mean, logvar } = this.encode(x, batch);
+    const z = reparameterise(mean, logvar, eps, batch, k, J);
+    const params = this.decodeParams(z, batch * k);
+    const logPxz = logLikelihood(this.arch.likelihood, x, params, batch * k, D, k);
+    const logPz = logStdNormal(z, batch * k, J);
+    const logQz = logDiagNormal(z, mean, logvar, batch * k, J, k);
+
+    const out = new Float64Array(batch);
+    const w = new Float64Array(k);
+    for (let b = 0; b < batch; b++) {
+      for (let s = 0; s < k; s++) {
+        const r = b * k + s;
+        w[s] = logPxz[r] + logPz[r] - logQz[r];
+      }
+      out[b] = logSumExp(w) - Math.log(k);
+    }
+    return out;
+  }
+}
+
+/** Checks one stack's layers against the tensors and resolves every width; the stack maps inWidth -> outWidth. */
+function resolveStack(
+  name: string,
+  layers: Layer[],
+  tensors: TensorMap,
+  inWidth: number,
+  outWidth: number,
+): ResolvedLayer[] {
+  const tensor = (key: string): Float64Array => {
+    const t = tensors[key];
+    if (t === undefined) throw new Error(`ReferenceVae: ${name} refers to missing tensor ${JSON.stringify(key)}`);
+    return Float64Array.from(t);
+  };
+  let width = inWidth;
+  const resolved: ResolvedLayer[] = [];
+  layers.forEach((layer, i) => {
+    if (!isLinear(layer)) {
+      // Validate the type now rather than on the first forward pass.
+      applyActivation(layer, []);
+      resolved.push({ type: "activation", layer });
+      return;
+    }
+    const weight = tensor(layer.weight);
+    const outFeatures = weight.length / width;
+    if (!Number.isInteger(outFeatures) || outFeatures < 1) {
+      throw new Error(`ReferenceVae: ${name}[${i}] weight has ${weight.length} values, not a multiple of in = ${width}`);
+    }
+    const bias = layer.bias === null ? null : tensor(layer.bias);
+    if (bias !== null && bias.length !== outFeatures) {
+      throw new Error(`ReferenceVae: ${name}[${i}] bias has ${bias.length} values, expected ${outFeatures}`);
+    }
+    resolved.push({ type: "linear", weight, bias, inFeatures: width, outFeatures });
+    width = outFeatures;
+  });
+  if (width !== outWidth) {
+    throw new Error(`ReferenceVae: ${name} outputs ${width} values per row, expected ${outWidth}`);
+  }
+  return resolved;
+}
+
+/** Runs a resolved stack on x: [rows, inWidth]; returns [rows, outWidth]. */
+function runStack(layers: ResolvedLayer[], x: Numbers, rows: number, inWidth: number): Float64Array {
+  if (x.length !== rows * inWidth) {
+    throw new Error(`ReferenceVae: input has ${x.length} values, expected rows*width = ${rows}*${inWidth}`);
+  }
+  let h: Float64Array = Float64Array.from(x);
+  let width = inWidth;
+  for (const layer of layers) {
+    if (layer.type === "linear") {
+      h = linear(h, rows, width, layer.weight, layer.bias, layer.outFeatures);
+      width = layer.outFeatures;
+    } else {
+      h = applyActivation(layer.layer, h);
+    }
+  }
+  return h;
+}
