@@ -158,10 +158,7 @@ export class Vae {
     const enc = planNetwork(arch.encoder, arch.inputSize, bytes, parsed.tensors, k, arena);
     const dec = planNetwork(arch.decoder, arch.latentDim, bytes, parsed.tensors, k, arena);
     const buf = planBuffers(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), rows);
-    const { architecture, ...rest } = { architecture: arch, ...parsed.metadata };
-    void architecture;
-    const metadata = { ...rest } as Record<string, string>;
-    delete metadata["edgevae"];
+    const { edgevae: _architecture, ...metadata } = parsed.metadata;
     const info: ModelInfo = {
       inputShape: arch.inputShape,
       inputSize: arch.inputSize,
