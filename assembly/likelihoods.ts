@@ -10,6 +10,8 @@ import { vexp, vsoftplus } from "./vmath";
 const HALF_LOG_2PI: f64 = 0.91893853320467274178;
 
 // Bernoulli from logits l: sum_i x_i l_i - softplus(l_i) (x may be any value in [0, 1]).
+// Two vectors (8 values) per step with two accumulators: softplus is a long dependent chain
+// (exp, log, divide), so two independent chains keep the pipes busy; then 4-wide, then the tail.
 export function f32_bernoulli_logprob(x: usize, params: usize, items: i32, samples: i32,
                                       d: i32, out: usize): void {
   const row = <usize>d << 2;
@@ -18,15 +20,22 @@ export function f32_bernoulli_logprob(x: usize, params: usize, items: i32, sampl
     for (let s = 0; s < samples; s++) {
       const r = b * samples + s;
       const l = params + <usize>r * row;
-      let acc = f32x4.splat(0);
-      for (let i = 0; i < d; i += 4) {
+      let acc = f32x4.splat(0), acc2 = f32x4.splat(0);
+      let i = 0;
+      for (; i + 8 <= d; i += 8) {
+        const o = <usize>i << 2;
+        const l0 = v128.load(l + o), l1 = v128.load(l + o, 16);
+        acc = f32x4.add(acc, f32x4.sub(f32x4.mul(v128.load(xb + o), l0), vsoftplus(l0)));
+        acc2 = f32x4.add(acc2, f32x4.sub(f32x4.mul(v128.load(xb + o, 16), l1), vsoftplus(l1)));
+      }
+      for (; i < d; i += 4) {
         const o = <usize>i << 2, n = d - i;
         const li = loadPartial(l + o, n);
         // padding lanes hold l = 0, where softplus(0) = ln 2: mask them out
         const term = f32x4.sub(f32x4.mul(loadPartial(xb + o, n), li), vsoftplus(li));
         acc = f32x4.add(acc, v128.and(term, laneMask(n)));
       }
-      store<f32>(out + (<usize>r << 2), <f32>hsum(acc));
+      store<f32>(out + (<usize>r << 2), <f32>(hsum(acc) + hsum(acc2)));
     }
   }
 }
