@@ -17,18 +17,54 @@ import { ACT_RELU, ACT_LEAKY_RELU } from "./activations";
 const NR = 8;
 
 // src W (N, K) row-major f32 -> dst packed (ceil(N/8), K, 8) f32.
+// Runs once per layer at load, before the engine has optimised anything, so it matters for
+// cold start: full panels move 8 rows x 4 k at a time with two 4x4 shuffle transposes.
 export function f32_pack_weights_nr8(src: usize, dst: usize, n: i32, k: i32): void {
-  const panels = (n + NR - 1) / NR;
-  for (let p = 0; p < panels; p++) {
+  const fullPanels = n / NR;
+  const rowBytes = <usize>k << 2;
+  const k4 = k & ~3;
+  for (let p = 0; p < fullPanels; p++) {
+    const r0 = src + <usize>(p * NR) * rowBytes;
+    let out = dst + <usize>p * rowBytes * NR;
+    for (let kk = 0; kk < k4; kk += 4) {
+      const at = r0 + (<usize>kk << 2);
+      transpose4x4Store(out, at, rowBytes);                   // rows 0..3 -> low halves
+      transpose4x4Store(out + 16, at + 4 * rowBytes, rowBytes); // rows 4..7 -> high halves
+      out += 4 * NR * 4;
+    }
+    for (let kk = k4; kk < k; kk++) {
+      for (let c = 0; c < NR; c++) {
+        store<f32>(out + (<usize>c << 2), load<f32>(r0 + <usize>c * rowBytes + (<usize>kk << 2)));
+      }
+      out += NR * 4;
+    }
+  }
+  if (fullPanels * NR < n) { // the last, partial panel: missing rows are zero
+    const p = fullPanels;
     for (let kk = 0; kk < k; kk++) {
       const out = dst + ((<usize>(p * k + kk) * NR) << 2);
       for (let c = 0; c < NR; c++) {
         const row = p * NR + c;
-        const v: f32 = row < n ? load<f32>(src + ((<usize>row * k + kk) << 2)) : 0;
+        const v: f32 = row < n ? load<f32>(src + <usize>row * rowBytes + (<usize>kk << 2)) : 0;
         store<f32>(out + (<usize>c << 2), v);
       }
     }
   }
+}
+
+// Reads 4 rows x 4 values at `at` (rows `stride` bytes apart) and stores the transpose as
+// four vectors 32 bytes apart (column j of the block -> out + 32 j), i.e. into the packed
+// panel's 8-wide rows.
+// @ts-ignore: decorator
+@inline function transpose4x4Store(out: usize, at: usize, stride: usize): void {
+  const a0 = v128.load(at), a1 = v128.load(at + stride);
+  const a2 = v128.load(at + 2 * stride), a3 = v128.load(at + 3 * stride);
+  const s0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), s1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const s2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), s3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  v128.store(out, v128.shuffle<f32>(s0, s1, 0, 1, 4, 5));
+  v128.store(out, v128.shuffle<f32>(s0, s1, 2, 3, 6, 7), 32);
+  v128.store(out, v128.shuffle<f32>(s2, s3, 0, 1, 4, 5), 64);
+  v128.store(out, v128.shuffle<f32>(s2, s3, 2, 3, 6, 7), 96);
 }
 
 // @ts-ignore: decorator

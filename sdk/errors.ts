@@ -18,6 +18,7 @@ export type ErrorCode =
   | "E_TENSOR_SHAPE"        // a tensor's shape does not fit its layer
   | "E_NONFINITE_WEIGHTS"   // NaN or Infinity in a weight tensor
   | "E_LIMIT"               // a dimension or size beyond the documented limits
+  | "E_DUPLICATE_KEY"       // a JSON object (header, an entry, the architecture) repeats a key
   // calls (ArgumentError)
   | "E_INPUT_TYPE"          // not a Float32Array / number array
   | "E_INPUT_LENGTH"        // a length that is not a whole number of items
@@ -29,6 +30,8 @@ export type ErrorCode =
   | "E_WASM_UNSUPPORTED"    // no WebAssembly SIMD on this host
   | "E_ABI_MISMATCH"        // the wasm file does not match this SDK version
   | "E_MEMORY"              // the memory plan would exceed the limit or could not grow
+  | "E_NONFINITE_RESULT"    // finite inputs, but the model's float32 arithmetic produced NaN
+  | "E_INTERNAL"            // an unexpected internal error (a bug): the original is the cause
   // lifecycle
   | "E_DISPOSED";           // the Vae was used after dispose()
 
@@ -57,7 +60,11 @@ export class ArgumentError extends EdgeVaeError {
   }
 }
 
-/** The host cannot run edgevae (no SIMD, wasm not found, memory exhausted). */
+/**
+ * The host cannot run edgevae (no SIMD, wasm not found, memory exhausted), a computation
+ * produced NaN from finite inputs (E_NONFINITE_RESULT), or an unexpected internal error
+ * (E_INTERNAL, with the original error as `cause`).
+ */
 export class RuntimeError extends EdgeVaeError {
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);

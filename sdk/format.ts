@@ -86,15 +86,54 @@ function jsonDepth(text: string): number {
   return max;
 }
 
+/**
+ * The first key that some object in `text` (valid JSON) holds twice, else undefined.
+ * JSON.parse silently keeps the last one, while other readers keep the first or refuse:
+ * a file that means different things to different readers is refused. Keys are compared
+ * after unescaping ("a" and "\u0061" are the same key).
+ */
+export function findDuplicateKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = []; // a Set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      const start = i;
+      let escaped = false;
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) { escaped = true; i++; } else if (d === 0x22) break;
+      }
+      const keys = stack[stack.length - 1];
+      if (expectKey && keys) {
+        const key = escaped ? JSON.parse(text.slice(start, i + 1)) as string : text.slice(start + 1, i);
+        if (keys.has(key)) return key;
+        keys.add(key);
+        expectKey = false;
+      }
+    } else if (c === 0x7b) { stack.push(new Set()); expectKey = true; }
+    else if (c === 0x5b) { stack.push(null); expectKey = false; }
+    else if (c === 0x7d || c === 0x5d) { stack.pop(); expectKey = false; }
+    else if (c === 0x2c) expectKey = stack[stack.length - 1] != null;
+  }
+  return undefined;
+}
+
 function parseJson(text: string, what: string, code: ErrorCode): unknown {
   if (jsonDepth(text) > LIMITS.maxJsonDepth) {
     fail(code, `${what} nests deeper than ${LIMITS.maxJsonDepth} levels`);
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     return fail(code, `${what} is not valid JSON: ${(err as Error).message}`, err);
   }
+  const duplicate = findDuplicateKey(text);
+  if (duplicate !== undefined) {
+    fail("E_DUPLICATE_KEY", `${what} has the key ${JSON.stringify(duplicate.slice(0, 200))} twice in one object; JSON readers disagree on which one counts, so the file is refused (write each key once)`);
+  }
+  return value;
 }
 
 /** Reads the safetensors container: header, tensor table, metadata. Checks every offset. */
@@ -131,6 +170,8 @@ export function parseSafetensors(bytes: Uint8Array): { tensors: Map<string, Tens
     const entry = header[name];
     if (name === "__metadata__") {
       if (!isPlainObject(entry)) fail("E_HEADER_JSON", "__metadata__ must be an object of strings");
+      const entries = Object.keys(entry).length;
+      if (entries > LIMITS.maxMetadataEntries) fail("E_LIMIT", `__metadata__ has ${entries} entries; at most ${LIMITS.maxMetadataEntries} are read`);
       for (const [key, value] of Object.entries(entry)) {
         if (typeof value !== "string") fail("E_HEADER_JSON", `__metadata__["${key}"] must be a string, got ${typeof value}`);
       }
@@ -148,13 +189,16 @@ function parseTensorEntry(name: string, entry: unknown, dataStart: number, dataL
   if (!isPlainObject(entry)) fail("E_TENSOR_ENTRY", `${where}: the entry must be an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== "string") fail("E_TENSOR_ENTRY", `${where}: dtype must be a string`);
-  const elementBytes = DTYPE_BYTES[dtype];
+  // own properties only: a dtype named "toString" or "__proto__" must not find Object.prototype's
+  const elementBytes = Object.hasOwn(DTYPE_BYTES, dtype) ? DTYPE_BYTES[dtype] : undefined;
   if (elementBytes === undefined) fail("E_DTYPE", `${where}: unknown dtype "${dtype}" (safetensors dtypes are ${Object.keys(DTYPE_BYTES).join(", ")})`);
   if (!Array.isArray(shape) || shape.length > LIMITS.maxRank || !shape.every(isCount)) {
     fail("E_TENSOR_ENTRY", `${where}: shape must be an array of at most ${LIMITS.maxRank} non-negative integers, got ${JSON.stringify(shape)}`);
   }
-  let elements = 1;
+  // the product is checked after every factor, so it never leaves the safe integers
+  let elements = (shape as number[]).includes(0) ? 0 : 1;
   for (const d of shape as number[]) {
+    if (elements === 0) break;
     elements *= d;
     if (elements > LIMITS.maxParameters) fail("E_LIMIT", `${where}: shape ${JSON.stringify(shape)} has more than ${LIMITS.maxParameters} elements`);
   }
@@ -203,9 +247,10 @@ function positiveInt(v: unknown, what: string, max: number): number {
   return v;
 }
 
+/** A parameter the kernels get as f32: it must stay finite once rounded to float32. */
 function finiteNumber(v: unknown, what: string, fallback: number): number {
   if (v === undefined) return fallback;
-  if (typeof v !== "number" || !Number.isFinite(v)) fail("E_ARCHITECTURE", `${what} must be a finite number, got ${JSON.stringify(v)}`);
+  if (typeof v !== "number" || !Number.isFinite(Math.fround(v))) fail("E_ARCHITECTURE", `${what} must be a finite number (within float32 range), got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -250,8 +295,9 @@ function parseLikelihood(raw: unknown): Likelihood {
     case "gaussian_learned": return { type: "gaussian_learned" };
     case "gaussian": {
       const sigma = raw.sigma;
-      if (typeof sigma !== "number" || !Number.isFinite(sigma) || !(sigma > 0)) {
-        fail("E_LIKELIHOOD", `the gaussian likelihood needs "sigma", a finite number > 0, got ${JSON.stringify(sigma)}`);
+      // the kernels take sigma as f32: it must stay finite and non-zero once rounded
+      if (typeof sigma !== "number" || !Number.isFinite(Math.fround(sigma)) || !(Math.fround(sigma) > 0)) {
+        fail("E_LIKELIHOOD", `the gaussian likelihood needs "sigma", a number > 0 within float32 range (1.5e-45 .. 3.4e38), got ${JSON.stringify(sigma)}`);
       }
       return { type: "gaussian", sigma };
     }

@@ -8,6 +8,8 @@ export const LIMITS = {
   maxArchitectureChars: 1_000_000,
   /** Deepest nesting of JSON arrays/objects in the header or the architecture. */
   maxJsonDepth: 64,
+  /** Most entries in __metadata__ (the architecture included). */
+  maxMetadataEntries: 10_000,
   /** Most tensors in one file. */
   maxTensors: 100_000,
   /** Most dimensions in one tensor shape. */
@@ -18,4 +20,6 @@ export const LIMITS = {
   maxWidth: 1 << 20,
   /** Most parameters (weights + biases) in one model: 1 GiB as f32. */
   maxParameters: 1 << 28,
+  /** Most values in one call's result array (1 GiB of f32): bigger requests are refused, not attempted. */
+  maxResultValues: 1 << 28,
 } as const;

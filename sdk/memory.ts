@@ -1,6 +1,7 @@
 // The arena: one bump allocator over a wasm instance's linear memory. Weights are placed
 // first (they live as long as the Vae), then the buffers of the compute plan. Nothing is
-// allocated per call; the memory only grows while loading.
+// allocated per call; the memory only grows while loading, and never past `limitBytes`: the
+// limit bounds the instance's whole memory (static data, weights, buffers), in whole pages.
 
 import { RuntimeError } from "./errors";
 
@@ -11,21 +12,56 @@ export class Arena {
   private f32: Float32Array;
   private u8: Uint8Array;
 
-  constructor(readonly memory: WebAssembly.Memory, base: number, readonly limitBytes: number) {
+  private mem: WebAssembly.Memory | undefined;
+
+  constructor(memory: WebAssembly.Memory, base: number, readonly limitBytes: number) {
+    this.mem = memory;
     this.top = align(base, 64);
+    if (memory.buffer.byteLength > limitBytes || this.top > limitBytes) {
+      throw new RuntimeError("E_MEMORY", `the wasm instance starts with ${memory.buffer.byteLength} bytes of memory, more than the limit of ${limitBytes} bytes; raise maxMemoryBytes`);
+    }
     this.f32 = new Float32Array(memory.buffer);
     this.u8 = new Uint8Array(memory.buffer);
   }
 
-  /** Bytes of wasm memory in use (the instance's whole memory). */
-  get memoryBytes(): number { return this.memory.buffer.byteLength; }
+  /** Whether the memory could hold `end` bytes (growing in whole pages) within the limit. */
+  fits(end: number): boolean {
+    return Math.ceil(end / PAGE) * PAGE <= this.limitBytes;
+  }
+
+  /** A dry run: an allocator that counts from the current top and touches no memory. */
+  measure(): { end: number; alloc(bytes: number): number; allocF32(count: number): number; allocF64(count: number): number } {
+    const dry = {
+      end: this.top,
+      alloc(bytes: number): number { const at = align(dry.end, 64); dry.end = at + bytes; return at; },
+      allocF32(count: number): number { return dry.alloc(count * 4); },
+      allocF64(count: number): number { return dry.alloc(count * 8); },
+    };
+    return dry;
+  }
+
+  /** Drops the memory and the views on it, so they can be collected (the arena is unusable afterwards). */
+  dispose(): void {
+    this.mem = undefined;
+    this.f32 = new Float32Array(0);
+    this.u8 = new Uint8Array(0);
+  }
+
+  /** The instance's memory (throws after dispose()). */
+  get memory(): WebAssembly.Memory {
+    if (this.mem === undefined) throw new RuntimeError("E_INTERNAL", "the arena was disposed");
+    return this.mem;
+  }
+
+  /** Bytes of wasm memory in use (the instance's whole memory; 0 after dispose()). */
+  get memoryBytes(): number { return this.mem === undefined ? 0 : this.mem.buffer.byteLength; }
   get used(): number { return this.top; }
 
   /** Reserves `bytes` (64-byte aligned: one cache line, and v128-aligned), growing memory. */
   alloc(bytes: number): number {
     const at = align(this.top, 64);
     const end = at + bytes;
-    if (end > this.limitBytes) {
+    if (!this.fits(end)) {
       throw new RuntimeError("E_MEMORY", `this model needs more than the memory limit of ${this.limitBytes} bytes (asked for ${end}); raise maxMemoryBytes or lower maxBatchRows`);
     }
     const have = this.memory.buffer.byteLength;

@@ -31,12 +31,60 @@ function activationOf(layer: Layer): { act: number; param: number } {
   }
 }
 
+export interface ModelPlan {
+  readonly encoder: NetworkPlan;
+  readonly decoder: NetworkPlan;
+}
+
+type LinearLayer = Extract<Layer, { type: "linear" }>;
+
 /**
- * Loads one network's weights into the arena (converted to f32, checked finite, packed)
- * and returns its ops. `bytes` is the whole model file; tensor offsets are absolute.
+ * Loads both networks' weights into the arena (converted to f32, checked finite, packed) and
+ * returns their ops. `bytes` is the whole model file; tensor offsets are absolute.
+ *
+ * Cold start is dominated by first touches of fresh wasm pages (measured here at several ms
+ * per MB), so loading touches as little memory as it can: the packed regions are placed
+ * largest first, and each tensor is staged (copied in raw, converted, checked) in the
+ * not-yet-filled regions after its own, which are touched later anyway. Only the tail that
+ * sticks out past the last region is extra, and the compute buffers are planned over it.
  */
-export function planNetwork(layers: readonly Layer[], inWidth: number, bytes: Uint8Array,
-                            tensors: ReadonlyMap<string, TensorInfo>, k: Kernels, arena: Arena): NetworkPlan {
+export function planModel(arch: Architecture, bytes: Uint8Array, tensors: ReadonlyMap<string, TensorInfo>,
+                          k: Kernels, arena: Arena): ModelPlan {
+  const linears = [...arch.encoder, ...arch.decoder].filter((l): l is LinearLayer => l.type === "linear")
+    .sort((a, b) => b.outFeatures * b.inFeatures - a.outFeatures * a.inFeatures);
+  const slots = new Map<LinearLayer, { weight: number; bias: number; end: number }>();
+  for (const layer of linears) {
+    const padded = Math.ceil(layer.outFeatures / NR) * NR;
+    const weight = arena.allocF32(padded * layer.inFeatures), bias = arena.allocF32(padded);
+    slots.set(layer, { weight, bias, end: bias + padded * 4 });
+  }
+  // staging for a tensor of n values: n f32, then (for F16) n raw halves
+  const stagingBytes = (layer: LinearLayer) => layer.outFeatures * layer.inFeatures * 6;
+  const mark = arena.mark();
+  let extent = mark;
+  for (const [layer, slot] of slots) extent = Math.max(extent, slot.end + stagingBytes(layer));
+  if (extent > mark) arena.alloc(extent - mark);
+  for (const [layer, slot] of slots) {
+    const stage = slot.end;
+    const load = (name: string): number => loadTensorF32(tensors.get(name)!, bytes, k, arena, stage);
+    k.f32_pack_weights_nr8(load(layer.weight), slot.weight, layer.outFeatures, layer.inFeatures);
+    const heap = arena.heapF32();
+    heap.fill(0, slot.bias >>> 2, slot.end >>> 2);
+    if (layer.bias !== null) {
+      const raw = load(layer.bias) >>> 2;
+      arena.heapF32().copyWithin(slot.bias >>> 2, raw, raw + layer.outFeatures);
+    }
+  }
+  arena.release(mark);
+  return {
+    encoder: networkOps(arch.encoder, arch.inputSize, slots),
+    decoder: networkOps(arch.decoder, arch.latentDim, slots),
+  };
+}
+
+/** The ops of one network over its placed weights; relu / leaky_relu after a linear layer are fused. */
+function networkOps(layers: readonly Layer[], inWidth: number,
+                    slots: ReadonlyMap<LinearLayer, { weight: number; bias: number }>): NetworkPlan {
   const ops: Op[] = [];
   let width = inWidth, maxWidth = inWidth;
   for (let i = 0; i < layers.length; i++) {
@@ -45,50 +93,33 @@ export function planNetwork(layers: readonly Layer[], inWidth: number, bytes: Ui
       ops.push({ kind: "activation", ...activationOf(layer) });
       continue;
     }
-    const n = layer.outFeatures, kIn = layer.inFeatures;
-    const panels = Math.ceil(n / NR);
-    const weight = arena.allocF32(panels * NR * kIn);
-    const bias = arena.allocF32(panels * NR);
-    const staging = arena.mark();
-    const raw = loadTensorF32(tensors.get(layer.weight)!, bytes, k, arena);
-    k.f32_pack_weights_nr8(raw, weight, n, kIn);
-    arena.release(staging);
-    arena.heapF32().fill(0, bias >>> 2, (bias >>> 2) + panels * NR);
-    if (layer.bias !== null) {
-      const rawBias = loadTensorF32(tensors.get(layer.bias)!, bytes, k, arena);
-      arena.heapF32().copyWithin(bias >>> 2, rawBias >>> 2, (rawBias >>> 2) + n);
-      arena.release(staging);
-    }
-    // fuse a following relu / leaky_relu into the GEMM's store
+    const { weight, bias } = slots.get(layer)!;
     const next = layers[i + 1];
     let act: number = ACT.identity, param = 0;
     if (next !== undefined && (next.type === "relu" || next.type === "leaky_relu")) {
       ({ act, param } = activationOf(next));
       i++;
     }
-    ops.push({ kind: "linear", weight, bias, inFeatures: kIn, outFeatures: n, act, param });
-    width = n;
-    maxWidth = Math.max(maxWidth, n);
+    ops.push({ kind: "linear", weight, bias, inFeatures: layer.inFeatures, outFeatures: layer.outFeatures, act, param });
+    width = layer.outFeatures;
+    maxWidth = Math.max(maxWidth, width);
   }
   return { ops, inWidth, outWidth: width, maxWidth };
 }
 
-/** Copies a tensor into the arena as f32 (F16 converted exactly); returns its pointer. */
-function loadTensorF32(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena): number {
+/** Copies a tensor to `stage` as f32 (F16 converted exactly, staged after it); returns `stage`. */
+function loadTensorF32(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena, stageF32: number): number {
   const count = (t.end - t.begin) / (t.dtype === "F16" ? 2 : 4);
-  const dst = arena.allocF32(count);
+  const stageF16 = stageF32 + count * 4;
   if (t.dtype === "F32") {
-    arena.heapU8().set(bytes.subarray(t.begin, t.end), dst);
+    arena.heapU8().set(bytes.subarray(t.begin, t.end), stageF32);
   } else {
-    const src = arena.alloc(t.end - t.begin);
-    arena.heapU8().set(bytes.subarray(t.begin, t.end), src);
-    k.f16_to_f32(src, dst, count);
+    arena.heapU8().set(bytes.subarray(t.begin, t.end), stageF16);
+    k.f16_to_f32(stageF16, stageF32, count);
   }
-  const bad = k.f32_count_nonfinite(dst, count);
+  const bad = k.f32_count_nonfinite(stageF32, count);
   if (bad > 0) {
     throw new FormatError("E_NONFINITE_WEIGHTS", `tensor ${t.name} holds ${bad} NaN or infinite value(s); a trained model's weights are finite (check the export)`);
   }
-  return dst;
+  return stageF32;
 }
-
-export type { Architecture };

@@ -3,17 +3,18 @@
 // load time. Batches larger than the plan are processed in chunks; results do not depend on
 // the chunking (noise is indexed by item and sample, not by position in a chunk).
 
-import { ArgumentError, DisposedError, RuntimeError } from "./errors";
+import { ArgumentError, DisposedError, EdgeVaeError, RuntimeError } from "./errors";
 import { parseModel, type Architecture, type Likelihood } from "./format";
 import { ABI_VERSION, ACT, type Kernels } from "./kernels";
+import { LIMITS } from "./limits";
 import { Arena } from "./memory";
-import { planNetwork, type NetworkPlan } from "./plan";
+import { planModel, type NetworkPlan } from "./plan";
 import { compileWasm, defaultModule, hasRelaxedSimd, type SimdLevel, type WasmSource } from "./runtime";
 
 export interface LoadOptions {
   /** The wasm to run: a WebAssembly.Module (required on Cloudflare Workers), bytes, or a URL. Default: the packaged build. */
   wasm?: WasmSource;
-  /** Which packaged build to use when `wasm` is not given: "baseline" (default, bit-identical everywhere), "relaxed", or "auto". */
+  /** Which packaged build to use when `wasm` is not given: "auto" (default: relaxed SIMD where the host has it, else baseline), "baseline" (bit-identical on every runtime), or "relaxed". */
   simd?: SimdLevel | "auto";
   /** Rows (items x samples) processed per kernel pass; larger batches are chunked. Default 256. */
   maxBatchRows?: number;
@@ -133,11 +134,25 @@ export class Vae {
     this.latentDim = arch.latentDim;
   }
 
-  /** Parses and validates a model file, then loads it into a fresh wasm instance. */
+  /**
+   * Parses and validates a model file, then loads it into a fresh wasm instance. Every failure
+   * is an EdgeVaeError (docs/SECURITY.md); the Vae keeps no reference to `model`.
+   */
   static async load(model: Uint8Array | ArrayBuffer, options: LoadOptions = {}): Promise<Vae> {
-    const bytes = model instanceof Uint8Array ? model
+    try {
+      return await Vae.loadModel(model, options);
+    } catch (err) {
+      throw typedError(err, "Vae.load");
+    }
+  }
+
+  private static async loadModel(model: Uint8Array | ArrayBuffer, options: LoadOptions): Promise<Vae> {
+    let bytes = model instanceof Uint8Array ? model
       : model instanceof ArrayBuffer ? new Uint8Array(model)
       : invalid("E_INPUT_TYPE", `Vae.load(model): model must be a Uint8Array or ArrayBuffer holding a model file, got ${typeName(model)}`);
+    // another thread could change shared memory between the checks and the copy: take a private copy
+    if (typeof SharedArrayBuffer === "function" && bytes.buffer instanceof SharedArrayBuffer) bytes = bytes.slice();
+    options = optionsOf(options, "Vae.load") as LoadOptions;
     const rows = options.maxBatchRows ?? 256;
     if (!Number.isSafeInteger(rows) || rows < 1 || rows > MAX_ROWS_OPTION) {
       invalid("E_ARGUMENT", `maxBatchRows must be an integer from 1 to ${MAX_ROWS_OPTION}, got ${rows}`);
@@ -146,18 +161,20 @@ export class Vae {
     if (!Number.isSafeInteger(limit) || limit < 1 << 20 || limit > 2 ** 32) {
       invalid("E_ARGUMENT", `maxMemoryBytes must be an integer from 1 MiB to 4 GiB, got ${limit}`);
     }
-    const parsed = parseModel(bytes); // validate before any wasm work
-    const level: SimdLevel = options.simd === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : options.simd ?? "baseline";
+    parseModel(bytes); // validate before any wasm work
+    const level: SimdLevel = (options.simd ?? "auto") === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : options.simd as SimdLevel;
     if (options.simd !== undefined && options.simd !== "auto" && options.simd !== "baseline" && options.simd !== "relaxed") {
       invalid("E_ARGUMENT", `simd must be "baseline", "relaxed" or "auto", got ${String(options.simd)}`);
     }
     const module = options.wasm !== undefined ? await compileWasm(options.wasm) : await defaultModule(level);
     const k = await instantiate(module);
+    // From here on everything is synchronous. Parse again: the caller may have changed (or
+    // transferred) the bytes while we awaited, and the weights must match the checked header.
+    const parsed = parseModel(bytes);
     const arena = new Arena(k.memory, k.heap_base(), limit);
     const arch = parsed.architecture;
-    const enc = planNetwork(arch.encoder, arch.inputSize, bytes, parsed.tensors, k, arena);
-    const dec = planNetwork(arch.decoder, arch.latentDim, bytes, parsed.tensors, k, arena);
-    const buf = planBuffers(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), rows);
+    const { encoder: enc, decoder: dec } = planModel(arch, bytes, parsed.tensors, k, arena);
+    const buf = planBuffers(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), fittingRows(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), rows));
     const { edgevae: _architecture, ...metadata } = parsed.metadata;
     const info: ModelInfo = {
       inputShape: arch.inputShape,
@@ -169,7 +186,7 @@ export class Vae {
       encoder: arch.encoder.map(describeLayer),
       decoder: arch.decoder.map(describeLayer),
       simd: k.relaxed_simd() === 1 ? "relaxed" : "baseline",
-      maxBatchRows: rows,
+      maxBatchRows: buf.rows,
       memoryBytes: arena.memoryBytes,
       metadata,
     };
@@ -181,7 +198,7 @@ export class Vae {
     const k = this.live("encode");
     const xs = this.items(x, "encode(x)");
     const batch = xs.length / this.inputSize, J = this.latentDim, b = this.buf;
-    const mean = new Float32Array(batch * J), logvar = new Float32Array(batch * J);
+    const mean = newResult(batch * J, "encode"), logvar = newResult(batch * J, "encode");
     for (let b0 = 0; b0 < batch; b0 += b.rows) {
       const nb = Math.min(b.rows, batch - b0);
       this.encodeChunk(k, xs, b0, nb);
@@ -206,10 +223,12 @@ export class Vae {
   reconstruct(x: Floats, options: ReconstructOptions = {}): Float32Array {
     const k = this.live("reconstruct");
     const xs = this.items(x, "reconstruct(x)");
+    options = optionsOf(options, "reconstruct");
     const useMean = options.useMean ?? false;
+    if (typeof useMean !== "boolean") invalid("E_ARGUMENT", `reconstruct: useMean must be true or false, got ${String(useMean)}`);
     const seed = useMean ? 0 : seedOf(options.seed, "reconstruct");
     const batch = xs.length / this.inputSize, J = this.latentDim, D = this.inputSize, b = this.buf;
-    const out = new Float32Array(batch * D);
+    const out = newResult(batch * D, "reconstruct");
     for (let b0 = 0; b0 < batch; b0 += b.rows) {
       const nb = Math.min(b.rows, batch - b0);
       this.encodeChunk(k, xs, b0, nb);
@@ -228,9 +247,9 @@ export class Vae {
   sample(n: number, options: NoiseOptions = {}): Float32Array {
     const k = this.live("sample");
     count(n, "sample(n)", 1, 2 ** 31);
-    const seed = seedOf(options.seed, "sample");
+    const seed = seedOf(optionsOf(options, "sample").seed, "sample");
     const J = this.latentDim, b = this.buf;
-    const out = new Float32Array(n * this.inputSize);
+    const out = newResult(n * this.inputSize, "sample");
     for (let r0 = 0; r0 < n; r0 += b.rows) {
       const nr = Math.min(b.rows, n - r0);
       this.fillNoise(k, seed, r0 * J, nr * J, b.z);
@@ -250,7 +269,7 @@ export class Vae {
     count(steps, "interpolate(steps)", 1, 2 ** 31);
     this.arena.writeF32(b.pair, a);
     this.arena.writeF32(b.pair + J * 4, c);
-    const out = new Float32Array(steps * this.inputSize);
+    const out = newResult(steps * this.inputSize, "interpolate");
     for (let t0 = 0; t0 < steps; t0 += b.rows) {
       const nr = Math.min(b.rows, steps - t0);
       k.f32_lerp_rows(b.pair, b.pair + J * 4, J, t0, nr, steps, b.z);
@@ -267,14 +286,16 @@ export class Vae {
     const k = this.live("elbo");
     const xs = this.items(x, "elbo(x)");
     const batch = xs.length / this.inputSize;
+    options = optionsOf(options, "elbo");
     const S = options.samples ?? 1;
     count(S, "elbo: samples", 1, MAX_SAMPLES);
     const beta = options.beta ?? 1;
-    if (typeof beta !== "number" || !Number.isFinite(beta)) invalid("E_ARGUMENT", `elbo: beta must be a finite number, got ${String(beta)}`);
+    // the kernel takes beta as f32: it must stay finite once rounded
+    if (typeof beta !== "number" || !Number.isFinite(Math.fround(beta))) invalid("E_ARGUMENT", `elbo: beta must be a finite number (within float32 range), got ${String(beta)}`);
     const eps = this.noise(options.eps, batch * S, "elbo", "samples");
     const seed = eps === undefined ? seedOf(options.seed, "elbo") : 0;
     const b = this.buf;
-    const result = { elbo: new Float32Array(batch), recon: new Float32Array(batch), kl: new Float32Array(batch) };
+    const result = { elbo: newResult(batch, "elbo"), recon: newResult(batch, "elbo"), kl: newResult(batch, "elbo") };
     this.forEachSampleBlock(k, xs, batch, S, eps, seed, (b0, nb, ns) => {
       if (ns === -1) { // the item chunk is done
         k.f32_elbo_finish(b.accA, nb, S, b.kl, beta, b.recon, b.elbo);
@@ -299,12 +320,13 @@ export class Vae {
     const k = this.live("logLikelihood");
     const xs = this.items(x, "logLikelihood(x)");
     const batch = xs.length / this.inputSize;
+    options = optionsOf(options, "logLikelihood");
     const K = options.k ?? 64;
     count(K, "logLikelihood: k", 1, MAX_SAMPLES);
     const eps = this.noise(options.eps, batch * K, "logLikelihood", "k");
     const seed = eps === undefined ? seedOf(options.seed, "logLikelihood") : 0;
     const b = this.buf, J = this.latentDim;
-    const out = new Float32Array(batch);
+    const out = newResult(batch, "logLikelihood");
     this.forEachSampleBlock(k, xs, batch, K, eps, seed, (b0, nb, ns) => {
       if (ns === -1) {
         k.f64_logsumexp_finish(b.accA, b.accB, nb, K, b.elbo);
@@ -323,6 +345,7 @@ export class Vae {
   /** Frees the wasm instance's memory (by dropping it). Any later call throws DisposedError. */
   dispose(): void {
     this.k = undefined;
+    this.arena.dispose(); // drop the memory too, even if the caller keeps this object
   }
 
   get disposed(): boolean {
@@ -399,7 +422,7 @@ export class Vae {
     const J = this.latentDim, b = this.buf, P = this.arch.paramSize, D = this.inputSize;
     const n = zs.length / J;
     const width = mean ? D : P;
-    const out = new Float32Array(n * width);
+    const out = newResult(n * width, what);
     for (let r0 = 0; r0 < n; r0 += b.rows) {
       const nr = Math.min(b.rows, n - r0);
       this.writeChecked(zs, r0 * J, nr * J, b.z, "z");
@@ -500,10 +523,74 @@ export class Vae {
   }
 }
 
+// Every public compute method is guarded: an unexpected error (a wasm trap, a RangeError)
+// leaves as an EdgeVaeError (E_INTERNAL, E_MEMORY), and a result holding NaN is refused
+// (E_NONFINITE_RESULT). docs/SECURITY.md; test/fuzz.test.ts checks both.
+for (const name of ["encode", "decode", "decodeParams", "reconstruct", "sample", "interpolate", "elbo", "logLikelihood"] as const) {
+  const method = Vae.prototype[name] as (...args: unknown[]) => unknown;
+  Object.defineProperty(Vae.prototype, name, {
+    configurable: true, writable: true,
+    value: function guarded(this: Vae, ...args: unknown[]): unknown {
+      let value: unknown;
+      try {
+        value = method.apply(this, args);
+      } catch (err) {
+        throw typedError(err, `${name}()`);
+      }
+      refuseNaN(value, `${name}()`);
+      return value;
+    },
+  });
+}
+
 // ---- helpers ---------------------------------------------------------------------------------
 
 function invalid(code: "E_INPUT_TYPE" | "E_INPUT_LENGTH" | "E_ARGUMENT" | "E_NOISE_LENGTH" | "E_INPUT_VALUE", message: string): never {
   throw new ArgumentError(code, message);
+}
+
+/** An options argument: undefined means {}; anything but a plain object is refused. */
+function optionsOf<T extends object>(options: T | undefined, what: string): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    invalid("E_ARGUMENT", `${what}: options must be an object, got ${typeName(options)}`);
+  }
+  return options;
+}
+
+/** A fresh f32 array of n values, bounded by LIMITS.maxResultValues (no RangeError, no OOM crash). */
+function newResult(n: number, what: string): Float32Array {
+  if (n > LIMITS.maxResultValues) {
+    invalid("E_ARGUMENT", `${what}: this call would need an array of ${n} values; at most ${LIMITS.maxResultValues} per call (split the call into smaller batches)`);
+  }
+  try {
+    return new Float32Array(n);
+  } catch (err) {
+    throw new RuntimeError("E_MEMORY", `${what}: could not allocate ${n * 4} bytes for the result: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Anything thrown on a public path becomes an EdgeVaeError: unexpected ones keep the original as `cause`. */
+function typedError(err: unknown, what: string): EdgeVaeError {
+  if (err instanceof EdgeVaeError) return err;
+  const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  if (err instanceof RangeError && /allocation failed|out of memory|invalid (typed )?array( buffer)? length/i.test(err.message)) {
+    return new RuntimeError("E_MEMORY", `${what}: the host ran out of memory (${message})`, { cause: err });
+  }
+  return new RuntimeError("E_INTERNAL", `${what}: internal error (${message}); this is a bug in edgevae, please report it with the model file`, { cause: err });
+}
+
+/** Refuses NaN in a result: inputs and weights are finite, so NaN means float32 overflow inside the model. */
+function refuseNaN(value: unknown, what: string): void {
+  if (value instanceof Float32Array) {
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] !== value[i]) {
+        throw new RuntimeError("E_NONFINITE_RESULT", `${what}: the result has NaN at index ${i} although every input and weight is finite: the model's float32 arithmetic overflowed (weights or inputs too large); results are refused rather than returned as NaN`);
+      }
+    }
+  } else if (typeof value === "object" && value !== null) {
+    for (const [key, part] of Object.entries(value)) refuseNaN(part, `${what}.${key}`);
+  }
 }
 
 function typeName(v: unknown): string {
@@ -514,7 +601,16 @@ function typeName(v: unknown): string {
 
 function toFloat32(x: Floats, what: string): Float32Array {
   if (x instanceof Float32Array) return x;
-  if (x instanceof Float64Array || Array.isArray(x)) return Float32Array.from(x as ArrayLike<number>);
+  if (x instanceof Float64Array) { const out = newResult(x.length, what); out.set(x); return out; }
+  if (Array.isArray(x)) {
+    const out = newResult(x.length, what);
+    for (let i = 0; i < x.length; i++) {
+      const v: unknown = x[i];
+      if (typeof v !== "number") invalid("E_INPUT_TYPE", `${what}[${i}] is ${typeName(v)}; expected numbers`);
+      out[i] = v;
+    }
+    return out;
+  }
   return invalid("E_INPUT_TYPE", `${what}: expected a Float32Array (or Float64Array / number[]), got ${typeName(x)}`);
 }
 
@@ -555,7 +651,24 @@ async function instantiate(module: WebAssembly.Module): Promise<Kernels> {
   return k;
 }
 
-function planBuffers(arena: Arena, arch: Architecture, hiddenWidth: number, rows: number): Buffers {
+/**
+ * The most rows, at most `wanted`, whose buffers fit under the arena's limit after the weights
+ * (halving from `wanted`), so a model under a tight maxMemoryBytes runs in smaller chunks rather
+ * than failing. If not even one row fits, planBuffers' allocation fails with E_MEMORY.
+ */
+function fittingRows(arena: Arena, arch: Architecture, hiddenWidth: number, wanted: number): number {
+  let rows = wanted;
+  for (;;) {
+    const dry = arena.measure();
+    planBuffers(dry, arch, hiddenWidth, rows);
+    if (rows === 1 || arena.fits(dry.end)) return rows;
+    rows = Math.ceil(rows / 2);
+  }
+}
+
+interface Allocator { alloc(bytes: number): number; allocF32(count: number): number; allocF64(count: number): number }
+
+function planBuffers(arena: Allocator, arch: Architecture, hiddenWidth: number, rows: number): Buffers {
   const D = arch.inputSize, J = arch.latentDim, P = arch.paramSize;
   const W = Math.max(hiddenWidth, D, P, 2 * J);
   return {

@@ -218,3 +218,109 @@ describe("wasm sources", () => {
     expect(a.sample(3, { seed: 1 })).toEqual(b.sample(3, { seed: 1 }));
   });
 });
+
+// Issue 6 (docs/SECURITY.md): gaps the audit and the fuzzer (test/fuzz.test.ts) found.
+describe("hostile files", () => {
+  const entry = (name: string) => JSON.stringify(file.header[name]);
+  const headerWith = (extra: string) => file.rebuildText(JSON.stringify(file.header).slice(0, -1) + "," + extra + "}");
+  const cases: [string, () => Uint8Array, ErrorCode, RegExp?][] = [
+    ["a tensor listed twice", () => headerWith(`"encoder.0.bias":${entry("encoder.0.bias")}`), "E_DUPLICATE_KEY", /"encoder\.0\.bias" twice/],
+    ["a tensor listed twice, once escaped", () => headerWith(`"encoder.0.\\u0062ias":${entry("encoder.0.bias")}`), "E_DUPLICATE_KEY"],
+    ["__metadata__ twice", () => headerWith(`"__metadata__":{"edgevae":"{}"}`), "E_DUPLICATE_KEY", /__metadata__/],
+    ["a field twice in a tensor entry", () => file.rebuildText(JSON.stringify(file.header).replace('"dtype":"F32"', '"dtype":"F32","dtype":"F16"')), "E_DUPLICATE_KEY", /dtype/],
+    ["a key twice in the architecture", () => withHeader((h) => { h.__metadata__.edgevae = h.__metadata__.edgevae.slice(0, -1) + ',"latent_dim":4}'; }), "E_DUPLICATE_KEY", /edgevae.*latent_dim/],
+    ["dtype toString (an Object.prototype name)", () => withHeader((h) => { h["encoder.0.bias"].dtype = "toString"; }), "E_DTYPE"],
+    ["dtype __proto__", () => withHeader((h) => { h["encoder.0.bias"].dtype = "__proto__"; }), "E_DTYPE"],
+    ["too many metadata entries", () => withHeader((h) => { for (let i = 0; i < 10_001; i++) h.__metadata__[`k${i}`] = ""; }), "E_LIMIT", /__metadata__/],
+    ["sigma beyond float32", () => withArch({ ...arch(), likelihood: { type: "gaussian", sigma: 1e39 } }), "E_LIKELIHOOD", /float32/],
+    ["sigma that rounds to 0 in float32", () => withArch({ ...arch(), likelihood: { type: "gaussian", sigma: 1e-50 } }), "E_LIKELIHOOD"],
+    ["a leaky_relu slope beyond float32", () => withArch({ ...arch(), encoder: [...arch().encoder, { type: "leaky_relu", negative_slope: -1e39 }] }), "E_ARCHITECTURE", /float32/],
+    ["an elu alpha beyond float32", () => withArch({ ...arch(), encoder: [...arch().encoder, { type: "elu", alpha: 4e38 }] }), "E_ARCHITECTURE"],
+  ];
+  it.each(cases.map(([what, make, code, message]) => ({ what, make, code, message })))("$what -> $code", async ({ make, code, message }) => {
+    const err = await loadError(make());
+    expect(err).toBeInstanceOf(FormatError);
+    expect(err.code).toBe(code);
+    if (message) expect(err.message).toMatch(message);
+  });
+
+  it("__proto__ / constructor as tensor names and metadata keys: loaded as plain data, no prototype changes", async () => {
+    const tensors = Object.fromEntries(Object.entries(good.tensors).map(([name, data]) => [name, { dtype: "F32", shape: good.shapes[name]!, data }]));
+    const m = mutableHeader(writeSafetensors({ ...tensors, constructor: { dtype: "U8", shape: [0], data: new Uint8Array(0) } }, { edgevae: JSON.stringify(good.arch), constructor: "x" }));
+    const hostile = m.headerText.trimEnd().slice(0, -1) + ',"__proto__":{"dtype":"U8","shape":[0],"data_offsets":[0,0]}}';
+    const bytes = m.rebuildText(hostile.replace('"__metadata__":{', '"__metadata__":{"__proto__":"polluted",'));
+    const vae = await Vae.load(bytes);
+    expect(Object.keys(vae.info.metadata).sort()).toEqual(["__proto__", "constructor"]);
+    expect(Object.getPrototypeOf(vae.info.metadata)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    vae.dispose();
+  });
+
+  it("an unreferenced tensor with a zero dimension next to a huge one is fine", async () => {
+    const bytes = withHeader((h) => { h.empty = { dtype: "F32", shape: [2 ** 52, 0], data_offsets: [0, 0] }; });
+    await expect(Vae.load(bytes)).resolves.toBeInstanceOf(Vae);
+  });
+
+  it("changing or detaching the file's bytes while load() awaits cannot bypass the checks", async () => {
+    const bytes = good.bytes.slice();
+    const loading = Vae.load(bytes);
+    bytes.fill(0xff, bytes.length - 40);           // NaN weights, after the first check
+    await expect(loading).rejects.toMatchObject({ code: "E_NONFINITE_WEIGHTS" });
+    const buffer = good.bytes.slice().buffer;
+    const detaching = Vae.load(buffer);
+    structuredClone(buffer, { transfer: [buffer] }); // the caller transfers the buffer away
+    await expect(detaching).rejects.toMatchObject({ code: "E_FILE_TRUNCATED" });
+  });
+
+  it("models whose float32 arithmetic overflows: NaN results are refused with E_NONFINITE_RESULT", async () => {
+    const huge = buildModel({ ...SPEC, scale: 1 });
+    const tensors = Object.fromEntries(Object.entries(huge.tensors).map(([name, data]) => [name, { dtype: "F32", shape: huge.shapes[name]!, data: data.map((v) => Math.sign(v) * 3e38) }]));
+    const vae = await Vae.load(writeSafetensors(tensors, { edgevae: JSON.stringify(huge.arch) }));
+    const x = new Float32Array(7).fill(0.5);
+    const err = (() => { try { vae.elbo(x, { seed: 1 }); } catch (e) { return e; } })();
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err).toMatchObject({ code: "E_NONFINITE_RESULT" });
+    expect((err as Error).message).toMatch(/elbo\(\).*NaN.*overflow/);
+  });
+});
+
+describe("hostile arguments", () => {
+  const expectCode = (f: () => unknown, code: ErrorCode, message?: RegExp) => {
+    let err: unknown;
+    try { f(); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(EdgeVaeError);
+    expect((err as EdgeVaeError).code).toBe(code);
+    if (message) expect((err as Error).message).toMatch(message);
+  };
+
+  it("options that are not objects, and option values of the wrong type", async () => {
+    const vae = await Vae.load(good.bytes);
+    const x = new Float32Array(7).fill(0.5);
+    await expect(Vae.load(good.bytes, null as never)).rejects.toMatchObject({ code: "E_ARGUMENT" });
+    expectCode(() => vae.elbo(x, null as never), "E_ARGUMENT", /options must be an object/);
+    expectCode(() => vae.logLikelihood(x, 5 as never), "E_ARGUMENT");
+    expectCode(() => vae.sample(2, "seed" as never), "E_ARGUMENT");
+    expectCode(() => vae.reconstruct(x, { useMean: "yes" as never }), "E_ARGUMENT", /useMean/);
+    expectCode(() => vae.elbo(x, { beta: 1e39 }), "E_ARGUMENT", /float32/);
+    expectCode(() => vae.encode([0, 1, "2", 3, 4, 5, 6] as never), "E_INPUT_TYPE", /\[2\] is string/);
+    expectCode(() => vae.encode([0, 1, , 3, 4, 5, 6] as never), "E_INPUT_TYPE", /\[2\] is undefined/);
+    expectCode(() => vae.encode([{ valueOf: () => 1 }, 1, 2, 3, 4, 5, 6] as never), "E_INPUT_TYPE");
+  });
+
+  it("results too large to allocate are refused before any work", async () => {
+    const vae = await Vae.load(good.bytes);
+    expectCode(() => vae.sample(2 ** 31), "E_ARGUMENT", /at most 268435456/);
+    expectCode(() => vae.interpolate([0, 0, 0], [1, 1, 1], 2 ** 31), "E_ARGUMENT");
+  });
+
+  it("an unexpected internal failure (here a simulated wasm trap) becomes E_INTERNAL with the cause", async () => {
+    const vae = await Vae.load(good.bytes);
+    const internals = vae as unknown as { k: Record<string, unknown> };
+    const trap = new WebAssembly.RuntimeError("unreachable");
+    internals.k = { ...internals.k, f32_gemm_bias_act: () => { throw trap; } };
+    let err: unknown;
+    try { vae.encode(new Float32Array(7)); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err).toMatchObject({ code: "E_INTERNAL", cause: trap });
+  });
+});
