@@ -23,3 +23,13 @@ export {
 export { f32_bernoulli_logprob, f32_gaussian_logprob, f32_gaussian_learned_logprob } from "./likelihoods";
 export { philox4x32_10, rng_normal_fill } from "./rng";
 export { f16_to_f32, f32_count_nonfinite } from "./convert";
+// Training (issue 3): backward passes, Adam, and the mixture density of the 2-D density check.
+export {
+  f32_linear_backward_input, f32_linear_backward_params, f32_copy, f32_activation_backward,
+  f32_bernoulli_backward, f32_gaussian_backward, f32_gaussian_learned_backward,
+  f32_reparameterise_kl_backward,
+} from "./train/backward";
+export { f32_adam_step, f32_sum_squares, f32_scale } from "./train/adam";
+export { f64_gaussian_mixture_density } from "./train/density";
+// A known-answer self-test for hosts without JavaScript (wasm-interp): 0 means every check passed.
+export { self_check } from "./selfcheck";

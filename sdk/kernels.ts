@@ -36,3 +36,19 @@ export const ABI_VERSION = 1;
 export const ACT = {
   identity: 0, relu: 1, leaky_relu: 2, elu: 3, gelu: 4, silu: 5, tanh: 6, sigmoid: 7, softplus: 8,
 } as const;
+
+/** The training kernels (assembly/train/*.ts). Present in every build of the same ABI. */
+export interface TrainKernels extends Kernels {
+  f32_linear_backward_input(dy: number, b: number, n: number, w: number, k: number, dx: number): void;
+  f32_linear_backward_params(dy: number, b: number, n: number, x: number, k: number, dw: number, db: number): void;
+  f32_copy(src: number, dst: number, n: number): void;
+  f32_activation_backward(code: number, u: number, dy: number, dx: number, n: number, param: number): void;
+  f32_bernoulli_backward(x: number, params: number, items: number, samples: number, d: number, scale: number, dparams: number): void;
+  f32_gaussian_backward(x: number, params: number, items: number, samples: number, d: number, sigma: number, scale: number, dparams: number): void;
+  f32_gaussian_learned_backward(x: number, params: number, items: number, samples: number, d: number, scale: number, dparams: number): void;
+  f32_reparameterise_kl_backward(h: number, items: number, samples: number, j: number, eps: number, dz: number, klScale: number, dh: number): void;
+  f32_adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, b1: number, b2: number, eps: number, bc1: number, bc2: number): void;
+  f32_sum_squares(p: number, n: number): number;
+  f32_scale(p: number, n: number, s: number): void;
+  f64_gaussian_mixture_density(x: number, n: number, d: number, means: number, invvar: number, logc: number, m: number, out: number): void;
+}

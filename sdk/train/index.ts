@@ -1,0 +1,14 @@
+// The training API: train() and its pieces. Exported from the package by sdk/index.ts.
+export { train } from "./train";
+export type { TrainOptions, TrainResult, TrainProgress, EpochLog } from "./train";
+export { Trainer, mlpArchitecture } from "./trainer";
+export type {
+  TrainArchitecture, TrainLayer, TrainLikelihood, TrainerOptions, StepOptions, StepResult, EvalResult,
+  ActivationName, ParamInfo,
+} from "./trainer";
+export { circleData, circleLogDensity, parseData, splitData, fromRows, CIRCLE } from "./data";
+export type { Dataset } from "./data";
+export { PhiloxStream } from "./rng";
+export { writeSafetensors } from "./safetensors";
+export { densityGrid, mixtureDensity } from "./density";
+export type { DensityGrid } from "./density";
