@@ -1,28 +1,53 @@
-// Bundles the SDK into dist/: index.js (ESM, no runtime dependencies), its .d.ts types, and
-// the wasm builds beside it. Run by `npm run build` after assembly/build.mjs.
+// Bundles the SDK into dist/: one ESM bundle per kind of host (no runtime dependencies), the
+// .d.ts types, and the wasm builds beside them. Run by `npm run build` after assembly/build.mjs.
+//   dist/index.js    Node, Deno, default: finds its wasm beside itself (Node: file system)
+//   dist/browser.js  browsers: fetch(new URL("./edgevae.wasm", import.meta.url)); no Node code
+//   dist/workerd.js  Cloudflare Workers / Vercel Edge: the Worker passes the imported Module
+// package.json `exports` maps the conditions workerd / edge-light / browser / deno / node to them.
 import { build } from "esbuild";
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, rm, readFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
-import { readFile } from "node:fs/promises";
+
+const BUNDLES = [
+  ["index", "default"],
+  ["browser", "browser"],
+  ["workerd", "workerd"],
+];
 
 await rm("dist", { recursive: true, force: true });
 await mkdir("dist", { recursive: true });
-await build({
-  entryPoints: ["sdk/index.ts"],
-  outfile: "dist/index.js",
-  bundle: true,
-  format: "esm",
-  platform: "neutral",
-  target: "es2022",
-  minify: true,
-  sourcemap: true,
-  legalComments: "none",
-  define: { EDGEVAE_WASM_DIR: JSON.stringify("./") },
-  logLevel: "warning",
-});
+for (const [name, target] of BUNDLES) {
+  await build({
+    entryPoints: ["sdk/index.ts"],
+    outfile: `dist/${name}.js`,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    target: "es2022",
+    // no top-level await in any bundle: it breaks Workers and some bundlers
+    supported: { "top-level-await": false },
+    minify: true,
+    sourcemap: true,
+    legalComments: "none",
+    define: { EDGEVAE_WASM_DIR: JSON.stringify("./"), EDGEVAE_TARGET: JSON.stringify(target) },
+    logLevel: "warning",
+  });
+}
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
 await copyFile("build/edgevae.wasm", "dist/edgevae.wasm");
 await copyFile("build/edgevae-relaxed.wasm", "dist/edgevae-relaxed.wasm");
-const js = await readFile("dist/index.js");
-console.log(`dist/index.js: ${js.length} bytes minified (${gzipSync(js).length} gzip)`);
+
+// What each bundle must not contain: Node modules off Node; on Workers, no attempt to find or
+// compile wasm bytes (import.meta.url, fetch of the wasm).
+const FORBIDDEN = {
+  browser: [/node:/, /process\.versions/],
+  workerd: [/node:/, /process\.versions/, /import\.meta/],
+};
+for (const [name] of BUNDLES) {
+  const js = await readFile(`dist/${name}.js`, "utf8");
+  for (const pattern of FORBIDDEN[name] ?? []) {
+    if (pattern.test(js)) throw new Error(`dist/${name}.js must not contain ${pattern}`);
+  }
+  console.log(`dist/${name}.js: ${js.length} bytes minified (${gzipSync(js).length} gzip)`);
+}

@@ -45,10 +45,32 @@ export function hasRelaxedSimd(): boolean {
 declare const EDGEVAE_WASM_DIR: string | undefined;
 const WASM_DIR = typeof EDGEVAE_WASM_DIR === "string" ? EDGEVAE_WASM_DIR : "../build/";
 
+// Which bundle this is (sdk/build.mjs defines it; package.json `exports` picks one per host):
+//   "default"  Node, Deno and anything else: the wasm is found beside this module, through the
+//              file system on Node (whose fetch cannot read file: URLs), fetch elsewhere;
+//   "browser"  fetch only: no Node code at all in the bundle;
+//   "workerd"  Cloudflare Workers and other hosts that forbid compiling wasm from bytes: there
+//              is nothing to find, the Worker imports the wasm and passes it as { wasm }.
+// (The checks spell out `typeof EDGEVAE_TARGET` at each use so that esbuild folds them and
+// drops the other hosts' code; running from source, EDGEVAE_TARGET is undefined: "default".)
+declare const EDGEVAE_TARGET: string | undefined;
+
+const WORKERS_HINT = "On Cloudflare Workers (and other hosts that cannot compile wasm from bytes), import the wasm in the Worker "
+  + "(`import wasm from \"edgevae/edgevae.wasm\"`: wrangler turns a .wasm import into a WebAssembly.Module) and pass it: "
+  + "Vae.load(model, { wasm })";
+
+function onWorkers(): boolean {
+  const nav = (globalThis as { navigator?: { userAgent?: string } }).navigator;
+  return nav?.userAgent === "Cloudflare-Workers";
+}
+
 const defaultModules = new Map<SimdLevel, Promise<WebAssembly.Module>>();
 
 /** The packaged wasm of a build, compiled once per process (a failed attempt is forgotten). */
 export function defaultModule(level: SimdLevel): Promise<WebAssembly.Module> {
+  if ((typeof EDGEVAE_TARGET === "string" && EDGEVAE_TARGET === "workerd") || onWorkers()) {
+    return Promise.reject(new RuntimeError("E_WASM_LOAD", `edgevae cannot load its own wasm (${WASM_FILES[level]}) on this host. ${WORKERS_HINT}`));
+  }
   let pending = defaultModules.get(level);
   if (pending === undefined) {
     pending = compileWasm(new URL(WASM_DIR + WASM_FILES[level], import.meta.url));
@@ -93,16 +115,18 @@ export async function compileWasm(source: WasmSource): Promise<WebAssembly.Modul
   try {
     return await WebAssembly.compile(view as Uint8Array<ArrayBuffer>);
   } catch (err) {
-    throw new RuntimeError("E_WASM_LOAD", `could not compile the edgevae wasm from ${where}: ${(err as Error).message}. Hosts that forbid compiling from bytes (Cloudflare Workers) must pass the imported WebAssembly.Module as { wasm }`, { cause: err });
+    throw new RuntimeError("E_WASM_LOAD", `could not compile the edgevae wasm from ${where}: ${(err as Error).message}. ${WORKERS_HINT}`, { cause: err });
   }
 }
 
 async function readUrl(url: URL): Promise<ArrayBuffer | Uint8Array> {
   const g = globalThis as { process?: { versions?: { node?: string } } };
-  if (url.protocol === "file:" && g.process?.versions?.node !== undefined) {
+  if ((typeof EDGEVAE_TARGET !== "string" || EDGEVAE_TARGET === "default") && url.protocol === "file:" && g.process?.versions?.node !== undefined) {
     // Node's fetch does not read file: URLs; its file system does. The specifier is built at
     // run time so that bundlers for browsers and Workers leave it alone.
-    const fsName = "node:fs/promises";
+    // (joined at run time: a string literal would be folded back into import("node:...") by
+    // the minifier, and bundlers that do not target Node would then fail to resolve it)
+    const fsName = ["node", "fs/promises"].join(":");
     const fs = (await import(/* @vite-ignore */ fsName)) as { readFile(u: URL): Promise<Uint8Array> };
     return fs.readFile(url);
   }
