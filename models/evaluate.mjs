@@ -6,7 +6,8 @@
 // importance-weighted log p(x) with k samples, and for 2-D models with latent <= 2 the
 // z-grid quadrature log p(x) and the density at the origin vs on the ring.
 import { readFile, writeFile } from "node:fs/promises";
-import { Vae, circleData, circleLogDensity, mixtureDensity, parseData, splitData } from "../dist/index.js";
+import { Vae } from "../dist/index.js";
+import { circleData, circleLogDensity, mixtureDensity, parseData, splitData } from "../dist/train.js";
 import { mnistSplit, readDataFile } from "./datasets.mjs";
 
 const args = {};

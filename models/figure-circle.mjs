@@ -6,7 +6,8 @@
 // check; the importance-weighted estimate (Vae.logLikelihood, k = 1024) is shown beside it.
 //   npm run figure:circle [-- --model FILE --out FILE --cells 200 --k 1024]
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { Vae, densityGrid, circleLogDensity } from "../dist/index.js";
+import { Vae } from "../dist/index.js";
+import { densityGrid, circleLogDensity } from "../dist/train.js";
 import { Canvas, viridis } from "./png.mjs";
 
 const args = {};

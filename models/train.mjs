@@ -11,7 +11,7 @@
 // training and held-out ELBO). Run `npm run build` first (it imports dist/).
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, relative } from "node:path";
-import { train, parseData } from "../dist/index.js";
+import { train, parseData } from "../dist/train.js";
 import { mnistSplit, readDataFile } from "./datasets.mjs";
 
 const HELP = `usage: npm run train -- --data circle|mnist|FILE.json|FILE.csv --out models/NAME.safetensors [options]

@@ -9,17 +9,22 @@ import { copyFile, mkdir, rm, readFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
 
+// [output name, host target, entry]: the inference SDK, and the trainer as its own entry
+// ("edgevae/train") so that inference-only users do not ship it.
 const BUNDLES = [
-  ["index", "default"],
-  ["browser", "browser"],
-  ["workerd", "workerd"],
+  ["index", "default", "sdk/index.ts"],
+  ["browser", "browser", "sdk/index.ts"],
+  ["workerd", "workerd", "sdk/index.ts"],
+  ["train", "default", "sdk/train/index.ts"],
+  ["train-browser", "browser", "sdk/train/index.ts"],
+  ["train-workerd", "workerd", "sdk/train/index.ts"],
 ];
 
 await rm("dist", { recursive: true, force: true });
 await mkdir("dist", { recursive: true });
-for (const [name, target] of BUNDLES) {
+for (const [name, target, entry] of BUNDLES) {
   await build({
-    entryPoints: ["sdk/index.ts"],
+    entryPoints: [entry],
     outfile: `dist/${name}.js`,
     bundle: true,
     format: "esm",
@@ -44,9 +49,9 @@ const FORBIDDEN = {
   browser: [/node:/, /process\.versions/],
   workerd: [/node:/, /process\.versions/, /import\.meta/],
 };
-for (const [name] of BUNDLES) {
+for (const [name, target] of BUNDLES) {
   const js = await readFile(`dist/${name}.js`, "utf8");
-  for (const pattern of FORBIDDEN[name] ?? []) {
+  for (const pattern of FORBIDDEN[target] ?? []) {
     if (pattern.test(js)) throw new Error(`dist/${name}.js must not contain ${pattern}`);
   }
   console.log(`dist/${name}.js: ${js.length} bytes minified (${gzipSync(js).length} gzip)`);

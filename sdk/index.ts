@@ -11,4 +11,3 @@ export { parseModel } from "./format";
 export { LIMITS } from "./limits";
 export { hasWasmSimd, hasRelaxedSimd } from "./runtime";
 export type { WasmSource, SimdLevel } from "./runtime";
-export * from "./train/index";

@@ -1,4 +1,5 @@
-// The training API: train() and its pieces. Exported from the package by sdk/index.ts.
+// The training API: train() and its pieces, the package's "edgevae/train" entry (a separate
+// bundle, so that inference-only users do not ship the trainer).
 export { train } from "./train";
 export type { TrainOptions, TrainResult, TrainProgress, EpochLog } from "./train";
 export { Trainer, mlpArchitecture } from "./trainer";
