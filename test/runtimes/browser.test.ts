@@ -16,6 +16,7 @@ import { join } from "node:path";
 import type { Server } from "node:http";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { Vae } from "../../sdk/index";
+import { densityGrid } from "../../sdk/train/index";
 import { expectCloseToBaseline, installPackage, mnistShapedModel, referenceReport, ROOT, type Report } from "./harness";
 // @ts-expect-error: plain JavaScript (the example's server)
 import { startServer } from "../../examples/browser/serve.mjs";
@@ -114,8 +115,8 @@ describe.skipIf(!hasChromium && !inCI)("Chromium (Debian /usr/bin/chromium, play
     await page.mouse.up();
     await page.waitForFunction(() => (window as unknown as { edgevaeDemo: { lastScore: unknown } }).edgevaeDemo.lastScore);
     await page.waitForTimeout(200); // the last animation frame's score
-    const { lastScore: s, circleMass } = await page.evaluate(() => (window as unknown as {
-      edgevaeDemo: { lastScore: { pixels: number[]; elbo: number; logpx: number }; circleMass: number };
+    const { lastScore: s, circleMass, circleMassIw } = await page.evaluate(() => (window as unknown as {
+      edgevaeDemo: { lastScore: { pixels: number[]; elbo: number; logpx: number }; circleMass: number; circleMassIw: number };
     }).edgevaeDemo);
     expect(s.pixels.filter((v) => v > 0.5).length).toBeGreaterThan(20);
     const vae = await Vae.load(readFileSync(join(modelsDir, "mnist.safetensors")), { simd: "baseline" });
@@ -131,9 +132,12 @@ describe.skipIf(!hasChromium && !inCI)("Chromium (Debian /usr/bin/chromium, play
       pts[2 * (r * G + c)] = -L + (c + 0.5) * h;
       pts[2 * (r * G + c) + 1] = L - (r + 0.5) * h;
     }
-    let mass = 0;
-    for (const v of circle.logLikelihood(pts, { k: 64, seed: 1 })) mass += Math.exp(v) * h * h;
-    expect(circleMass).toBeCloseTo(mass, 10);
+    let massIw = 0;
+    for (const v of circle.logLikelihood(pts, { k: 64, seed: 1 })) massIw += Math.exp(v) * h * h;
+    expect(circleMassIw).toBeCloseTo(massIw, 10);
+    const grid = await densityGrid(circle, { cells: G, limit: L, zCells: 120 });
+    expect(circleMass).toBeCloseTo(grid.integral, 10);
+    expect(Math.abs(circleMass - 1)).toBeLessThan(0.03); // the quadrature integrates the density to 1
     circle.dispose();
   });
 
