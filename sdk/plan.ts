@@ -18,6 +18,8 @@ export interface NetworkPlan {
   readonly outWidth: number;
   /** The widest intermediate row (for the ping-pong buffers). */
   readonly maxWidth: number;
+  /** Index in ops of the last linear layer (it writes the network's output buffer); -1 if none. */
+  readonly lastLinear: number;
 }
 
 const NR = 8; // output columns per packed panel (assembly/gemm.ts)
@@ -104,7 +106,8 @@ function networkOps(layers: readonly Layer[], inWidth: number,
     width = layer.outFeatures;
     maxWidth = Math.max(maxWidth, width);
   }
-  return { ops, inWidth, outWidth: width, maxWidth };
+  const lastLinear = ops.map((op) => op.kind).lastIndexOf("linear");
+  return { ops, inWidth, outWidth: width, maxWidth, lastLinear };
 }
 
 /** Copies a tensor to `stage` as f32 (F16 converted exactly, staged after it); returns `stage`. */

@@ -90,6 +90,16 @@ export interface ReconstructOptions extends NoiseOptions {
 const MAX_SAMPLES = 1 << 20;
 const MAX_ROWS_OPTION = 1 << 16;
 
+/** What elbo / logLikelihood do around the shared sampling loop (forEachSampleBlock). */
+interface SampleSteps {
+  /** After a chunk of nb items is encoded (buf.h holds their posteriors). */
+  start(nb: number): void;
+  /** After a block of nb items x ns samples: buf.rowVals holds log p(x|z) per row. */
+  block(nb: number, ns: number): void;
+  /** After the chunk's last block; b0 is its first item. */
+  finish(b0: number, nb: number): void;
+}
+
 /** Buffers of the compute plan (byte offsets), each sized for `rows` rows. */
 interface Buffers {
   rows: number;
@@ -162,10 +172,11 @@ export class Vae {
       invalid("E_ARGUMENT", `maxMemoryBytes must be an integer from 1 MiB to 4 GiB, got ${limit}`);
     }
     parseModel(bytes); // validate before any wasm work
-    const level: SimdLevel = (options.simd ?? "auto") === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : options.simd as SimdLevel;
-    if (options.simd !== undefined && options.simd !== "auto" && options.simd !== "baseline" && options.simd !== "relaxed") {
-      invalid("E_ARGUMENT", `simd must be "baseline", "relaxed" or "auto", got ${String(options.simd)}`);
+    const simd = options.simd ?? "auto";
+    if (simd !== "auto" && simd !== "baseline" && simd !== "relaxed") {
+      invalid("E_ARGUMENT", `simd must be "baseline", "relaxed" or "auto", got ${String(simd)}`);
     }
+    const level: SimdLevel = simd === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : simd;
     const module = options.wasm !== undefined ? await compileWasm(options.wasm) : await defaultModule(level);
     const k = await instantiate(module);
     // From here on everything is synchronous. Parse again: the caller may have changed (or
@@ -174,7 +185,8 @@ export class Vae {
     const arena = new Arena(k.memory, k.heap_base(), limit);
     const arch = parsed.architecture;
     const { encoder: enc, decoder: dec } = planModel(arch, bytes, parsed.tensors, k, arena);
-    const buf = planBuffers(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), fittingRows(arena, arch, Math.max(enc.maxWidth, dec.maxWidth), rows));
+    const hidden = Math.max(enc.maxWidth, dec.maxWidth);
+    const buf = planBuffers(arena, arch, hidden, fittingRows(arena, arch, hidden, rows));
     const { edgevae: _architecture, ...metadata } = parsed.metadata;
     const info: ModelInfo = {
       inputShape: arch.inputShape,
@@ -296,18 +308,18 @@ export class Vae {
     const seed = eps === undefined ? seedOf(options.seed, "elbo") : 0;
     const b = this.buf;
     const result = { elbo: newResult(batch, "elbo"), recon: newResult(batch, "elbo"), kl: newResult(batch, "elbo") };
-    this.forEachSampleBlock(k, xs, batch, S, eps, seed, (b0, nb, ns) => {
-      if (ns === -1) { // the item chunk is done
+    this.forEachSampleBlock(k, xs, batch, S, eps, seed, {
+      start: (nb) => {
+        k.f32_kl_std_normal(b.h, nb, this.latentDim, b.kl);
+        k.f64_fill(b.accA, nb, 0);
+      },
+      block: (nb, ns) => k.f64_sum_samples(b.rowVals, nb, ns, b.accA),
+      finish: (b0, nb) => {
         k.f32_elbo_finish(b.accA, nb, S, b.kl, beta, b.recon, b.elbo);
         this.arena.readF32(b.elbo, nb, result.elbo, b0);
         this.arena.readF32(b.recon, nb, result.recon, b0);
         this.arena.readF32(b.kl, nb, result.kl, b0);
-        return;
-      }
-      k.f64_sum_samples(b.rowVals, nb, ns, b.accA);
-    }, (nb) => {
-      k.f32_kl_std_normal(b.h, nb, this.latentDim, b.kl);
-      k.f64_fill(b.accA, nb, 0);
+      },
     });
     return result;
   }
@@ -327,17 +339,19 @@ export class Vae {
     const seed = eps === undefined ? seedOf(options.seed, "logLikelihood") : 0;
     const b = this.buf, J = this.latentDim;
     const out = newResult(batch, "logLikelihood");
-    this.forEachSampleBlock(k, xs, batch, K, eps, seed, (b0, nb, ns) => {
-      if (ns === -1) {
+    this.forEachSampleBlock(k, xs, batch, K, eps, seed, {
+      start: (nb) => {
+        k.f64_fill(b.accA, nb, -Infinity); // running max of the log weights
+        k.f64_fill(b.accB, nb, 0);         // running sum of exp(weight - max)
+      },
+      block: (nb, ns) => {
+        k.f32_add_log_prior_minus_log_q(b.h, nb, ns, J, b.z, b.eps, b.rowVals);
+        k.f64_logsumexp_update(b.rowVals, nb, ns, b.accA, b.accB);
+      },
+      finish: (b0, nb) => {
         k.f64_logsumexp_finish(b.accA, b.accB, nb, K, b.elbo);
         this.arena.readF32(b.elbo, nb, out, b0);
-        return;
-      }
-      k.f32_add_log_prior_minus_log_q(b.h, nb, ns, J, b.z, b.eps, b.rowVals);
-      k.f64_logsumexp_update(b.rowVals, nb, ns, b.accA, b.accB);
-    }, (nb) => {
-      k.f64_fill(b.accA, nb, -Infinity);
-      k.f64_fill(b.accB, nb, 0);
+      },
     });
     return out;
   }
@@ -362,21 +376,21 @@ export class Vae {
   /**
    * The shared loop of elbo and logLikelihood: items in chunks; per chunk, encode, then
    * samples in blocks of at most `rows` rows: noise, reparameterise, decode, log p(x|z)
-   * into rowVals, then `onBlock(b0, nb, ns)`; at the end of a chunk `onBlock(b0, nb, -1)`.
+   * into rowVals, then `steps.block(nb, ns)`; `steps.start(nb)` runs after a chunk's encoding,
+   * `steps.finish(b0, nb)` after its last block.
    * A chunk holds all samples of its items, or (when S > rows) one item whose samples are
    * split into blocks, so a block's noise is always one contiguous slice of the item-major layout.
    */
   private forEachSampleBlock(k: Kernels, xs: Float32Array, batch: number, S: number,
                              eps: Float32Array | undefined, seed: number,
-                             onBlock: (b0: number, nb: number, ns: number) => void,
-                             onChunk: (nb: number) => void): void {
+                             steps: SampleSteps): void {
     const b = this.buf, J = this.latentDim;
     const itemsPerChunk = Math.max(1, Math.floor(b.rows / S));
     const samplesPerBlock = Math.min(S, b.rows);
     for (let b0 = 0; b0 < batch; b0 += itemsPerChunk) {
       const nb = Math.min(itemsPerChunk, batch - b0);
       this.encodeChunk(k, xs, b0, nb);
-      onChunk(nb);
+      steps.start(nb);
       for (let s0 = 0; s0 < S; s0 += samplesPerBlock) {
         const ns = Math.min(samplesPerBlock, S - s0);
         const first = (b0 * S + s0) * J, n = nb * ns * J;
@@ -385,9 +399,9 @@ export class Vae {
         k.f32_reparameterise(b.h, nb, ns, J, b.eps, b.z);
         this.runNetwork(k, this.decoderPlan, b.z, nb * ns, b.params);
         this.logProb(k, nb, ns);
-        onBlock(b0, nb, ns);
+        steps.block(nb, ns);
       }
-      onBlock(b0, nb, -1);
+      steps.finish(b0, nb);
     }
   }
 
@@ -466,9 +480,7 @@ export class Vae {
    * activations run in place (never on `input`, which callers still need).
    */
   private runNetwork(k: Kernels, plan: NetworkPlan, input: number, rows: number, output: number): void {
-    const b = this.buf, ops = plan.ops;
-    let lastLinear = -1;
-    for (let i = 0; i < ops.length; i++) if (ops[i]!.kind === "linear") lastLinear = i;
+    const b = this.buf, ops = plan.ops, lastLinear = plan.lastLinear;
     let cur = input, width = plan.inWidth;
     for (let i = 0; i < ops.length; i++) {
       const op = ops[i]!;
