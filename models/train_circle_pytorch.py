@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import time
 
@@ -28,9 +27,11 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from export_pytorch import export_vae  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT_MODEL = os.path.join(HERE, "circle-pytorch.safetensors")
-OUT_LOG = os.path.join(HERE, "circle-pytorch.log")
 
 RADIUS = 2.0
 NOISE = 0.05
@@ -121,30 +122,6 @@ def quad_log_px(model, x, lim=6.0, n=601):
     return torch.stack(out)
 
 
-def layer_json(prefix, i, m):
-    if isinstance(m, nn.Linear):
-        return {"type": "linear", "weight": f"{prefix}.{i}.weight",
-                "bias": f"{prefix}.{i}.bias" if m.bias is not None else None}
-    if isinstance(m, nn.Tanh):
-        return {"type": "tanh"}
-    raise TypeError(m)
-
-
-def write_safetensors(path, state_dict, metadata):
-    header = {"__metadata__": metadata}
-    buf = bytearray()
-    for name, t in state_dict.items():
-        data = np.ascontiguousarray(t.detach().cpu().float().numpy(), dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [len(buf), len(buf) + len(data)]}
-        buf += data
-    hj = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hj += b" " * ((-(8 + len(hj))) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)))
-        f.write(hj)
-        f.write(bytes(buf))
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30000)
@@ -156,9 +133,11 @@ def main():
     ap.add_argument("--lr-min", type=float, default=2e-5)
     ap.add_argument("--warmup", type=int, default=5000, help="KL warm-up steps (beta 0 -> 1)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=OUT_MODEL, help="the model file; its log is written beside it (.log)")
     ap.add_argument("--time-limit", type=float, default=180.0,
                     help="safety cap on training CPU seconds (the run is meant to finish its steps well before)")
     args = ap.parse_args()
+    out_model = args.out
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -236,15 +215,6 @@ def main():
         f"decoder sd median {sd_dec.median().item():.4f}")
 
     # ---- export
-    arch = {
-        "version": 1,
-        "input_shape": [2],
-        "latent_dim": 2,
-        "encoder": [layer_json("encoder", i, m) for i, m in enumerate(model.encoder)],
-        "decoder": [layer_json("decoder", i, m) for i, m in enumerate(model.decoder)],
-        "likelihood": {"type": "gaussian_learned"},
-        "prior": {"type": "standard_normal"},
-    }
     training = {
         "command": cmd.strip(),
         "framework": f"pytorch {torch.__version__}",
@@ -265,10 +235,10 @@ def main():
         "log_px_origin_iw_k65536": round(iw_pts[0].item(), 4),
         "log_px_2_0_iw_k65536": round(iw_pts[1].item(), 4),
     }
-    meta = {"format": "pt", "edgevae": json.dumps(arch), "edgevae_training": json.dumps(training)}
-    write_safetensors(OUT_MODEL, model.state_dict(), meta)
-    log(f"wrote {os.path.relpath(OUT_MODEL, os.path.dirname(HERE))} ({os.path.getsize(OUT_MODEL)} bytes)")
-    with open(OUT_LOG, "w") as f:
+    export_vae(model.encoder, model.decoder, out_model, [2], 2, {"type": "gaussian_learned"},
+               metadata={"edgevae_training": json.dumps(training)})
+    log(f"wrote {out_model} ({os.path.getsize(out_model)} bytes)")
+    with open(os.path.splitext(out_model)[0] + ".log", "w") as f:
         f.write("\n".join(LOG) + "\n")
 
 
