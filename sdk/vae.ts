@@ -177,6 +177,9 @@ export class Vae {
       invalid("E_ARGUMENT", `simd must be "baseline", "relaxed" or "auto", got ${String(simd)}`);
     }
     const level: SimdLevel = simd === "auto" ? (hasRelaxedSimd() ? "relaxed" : "baseline") : simd;
+    if (level === "relaxed" && options.wasm === undefined && !hasRelaxedSimd()) {
+      throw new RuntimeError("E_WASM_UNSUPPORTED", `simd: "relaxed" needs relaxed SIMD, which this host lacks (Node 20 enables it with --experimental-wasm-relaxed-simd; Safari has it behind a flag); use simd: "auto" or "baseline"`);
+    }
     const module = options.wasm !== undefined ? await compileWasm(options.wasm) : await defaultModule(level);
     const k = await instantiate(module);
     // From here on everything is synchronous. Parse again: the caller may have changed (or

@@ -1,7 +1,7 @@
 // Bad model files and bad arguments: each gets its own typed error with a stable code and a
 // message that says what and where. Never a crash, a wasm trap, or a silent NaN.
 import { describe, expect, it } from "vitest";
-import { ArgumentError, DisposedError, EdgeVaeError, FormatError, RuntimeError, Vae, type ErrorCode } from "../sdk/index";
+import { ArgumentError, DisposedError, EdgeVaeError, FormatError, RuntimeError, Vae, hasRelaxedSimd, type ErrorCode } from "../sdk/index";
 import { buildModel, mutableHeader, writeSafetensors, type ModelSpec } from "./helpers/safetensors";
 
 const SPEC: ModelSpec = {
@@ -204,6 +204,12 @@ describe("wasm sources", () => {
     const err = await Vae.load(good.bytes, { wasm: text("<!DOCTYPE html><html>404</html>") }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: "E_WASM_LOAD" });
     expect((err as Error).message).toMatch(/not a wasm file.*<!DOCTYPE/);
+  });
+  it.skipIf(hasRelaxedSimd())("asking for the relaxed build where the host has no relaxed SIMD says so", async () => {
+    const err = await Vae.load(good.bytes, { simd: "relaxed" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(err).toMatchObject({ code: "E_WASM_UNSUPPORTED" });
+    expect((err as Error).message).toMatch(/relaxed SIMD.*"auto" or "baseline"/);
   });
   it("refuses a wasm module that is not edgevae's", async () => {
     const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]);
