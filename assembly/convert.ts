@@ -43,3 +43,22 @@ export function f32_count_nonfinite(p: usize, n: i32): i32 {
   }
   return count;
 }
+
+// Counts the NaN values in p (n) f32 (NaN is the one value unequal to itself). Every result is
+// checked before it leaves wasm memory: with finite inputs and weights, NaN means the model's
+// f32 arithmetic overflowed, and the SDK refuses to return it.
+export function f32_count_nan(p: usize, n: i32): i32 {
+  let bad = i32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(p + (<usize>i << 2));
+    bad = i32x4.sub(bad, f32x4.ne(v, v));
+  }
+  let count = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) +
+              i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3);
+  for (; i < n; i++) {
+    const v = load<f32>(p + (<usize>i << 2));
+    if (v != v) count++;
+  }
+  return count;
+}

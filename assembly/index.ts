@@ -22,7 +22,7 @@ export {
 } from "./gaussian";
 export { f32_bernoulli_logprob, f32_gaussian_logprob, f32_gaussian_learned_logprob } from "./likelihoods";
 export { philox4x32_10, rng_normal_fill } from "./rng";
-export { f16_to_f32, f32_count_nonfinite } from "./convert";
+export { f16_to_f32, f32_count_nonfinite, f32_count_nan } from "./convert";
 // Training (issue 3): backward passes, Adam, and the mixture density of the 2-D density check.
 export {
   f32_linear_backward_input, f32_linear_backward_params, f32_copy, f32_activation_backward,

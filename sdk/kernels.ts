@@ -27,6 +27,7 @@ export interface Kernels {
   rng_normal_fill(dst: number, count: number, seedLo: number, seedHi: number, start: number, scratch: number): void;
   f16_to_f32(src: number, dst: number, n: number): void;
   f32_count_nonfinite(p: number, n: number): number;
+  f32_count_nan(p: number, n: number): number;
 }
 
 /** The ABI version this SDK speaks (assembly/index.ts ABI_VERSION). */

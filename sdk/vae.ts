@@ -218,8 +218,8 @@ export class Vae {
       const nb = Math.min(b.rows, batch - b0);
       this.encodeChunk(k, xs, b0, nb);
       k.f32_split_halves(b.h, nb, J, b.z, b.eps);
-      this.arena.readF32(b.z, nb * J, mean, b0 * J);
-      this.arena.readF32(b.eps, nb * J, logvar, b0 * J);
+      this.output(b.z, nb * J, mean, b0 * J, "encode().mean");
+      this.output(b.eps, nb * J, logvar, b0 * J, "encode().logvar");
     }
     return { mean, logvar };
   }
@@ -319,9 +319,9 @@ export class Vae {
       block: (nb, ns) => k.f64_sum_samples(b.rowVals, nb, ns, b.accA),
       finish: (b0, nb) => {
         k.f32_elbo_finish(b.accA, nb, S, b.kl, beta, b.recon, b.elbo);
-        this.arena.readF32(b.elbo, nb, result.elbo, b0);
-        this.arena.readF32(b.recon, nb, result.recon, b0);
-        this.arena.readF32(b.kl, nb, result.kl, b0);
+        this.output(b.elbo, nb, result.elbo, b0, "elbo().elbo");
+        this.output(b.recon, nb, result.recon, b0, "elbo().recon");
+        this.output(b.kl, nb, result.kl, b0, "elbo().kl");
       },
     });
     return result;
@@ -353,7 +353,7 @@ export class Vae {
       },
       finish: (b0, nb) => {
         k.f64_logsumexp_finish(b.accA, b.accB, nb, K, b.elbo);
-        this.arena.readF32(b.elbo, nb, out, b0);
+        this.output(b.elbo, nb, out, b0, "logLikelihood()");
       },
     });
     return out;
@@ -426,12 +426,26 @@ export class Vae {
     }
   }
 
+  /**
+   * Copies n results from wasm memory into out at `offset`, refusing NaN: inputs and weights
+   * are finite, so NaN can only mean the model's f32 arithmetic overflowed (E_NONFINITE_RESULT).
+   * The check runs in wasm, before the copy.
+   */
+  private output(ptr: number, n: number, out: Float32Array, offset: number, what: string): void {
+    if (this.k!.f32_count_nan(ptr, n) > 0) {
+      const values = this.arena.readF32(ptr, n);
+      const at = values.findIndex((v) => v !== v);
+      throw new RuntimeError("E_NONFINITE_RESULT", `${what}: the result has NaN at index ${offset + at} although every input and weight is finite: the model's float32 arithmetic overflowed (weights or inputs too large); results are refused rather than returned as NaN`);
+    }
+    this.arena.readF32(ptr, n, out, offset);
+  }
+
   /** buf.z rows (nr) -> decoder -> the likelihood's mean, copied to out at row r0. */
   private decodeMeanChunk(k: Kernels, nr: number, out: Float32Array, r0: number): void {
     const b = this.buf, D = this.inputSize;
     this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
     this.meanOfParams(k, nr);
-    this.arena.readF32(this.meanPtr(), nr * D, out, r0 * D);
+    this.output(this.meanPtr(), nr * D, out, r0 * D, "decoded means");
   }
 
   private decodeRows(zs: Float32Array, mean: boolean, what: string): Float32Array {
@@ -447,7 +461,7 @@ export class Vae {
         this.decodeMeanChunk(k, nr, out, r0);
       } else {
         this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
-        this.arena.readF32(b.params, nr * P, out, r0 * P);
+        this.output(b.params, nr * P, out, r0 * P, "decodeParams()");
       }
     }
     return out;
@@ -539,21 +553,18 @@ export class Vae {
 }
 
 // Every public compute method is guarded: an unexpected error (a wasm trap, a RangeError)
-// leaves as an EdgeVaeError (E_INTERNAL, E_MEMORY), and a result holding NaN is refused
-// (E_NONFINITE_RESULT). docs/SECURITY.md; test/fuzz.test.ts checks both.
+// leaves as an EdgeVaeError (E_INTERNAL, E_MEMORY); results holding NaN are refused where they
+// leave wasm memory (output()). docs/SECURITY.md; test/fuzz.test.ts checks both.
 for (const name of ["encode", "decode", "decodeParams", "reconstruct", "sample", "interpolate", "elbo", "logLikelihood"] as const) {
   const method = Vae.prototype[name] as (...args: unknown[]) => unknown;
   Object.defineProperty(Vae.prototype, name, {
     configurable: true, writable: true,
     value: function guarded(this: Vae, ...args: unknown[]): unknown {
-      let value: unknown;
       try {
-        value = method.apply(this, args);
+        return method.apply(this, args);
       } catch (err) {
         throw typedError(err, `${name}()`);
       }
-      refuseNaN(value, `${name}()`);
-      return value;
     },
   });
 }
@@ -593,19 +604,6 @@ function typedError(err: unknown, what: string): EdgeVaeError {
     return new RuntimeError("E_MEMORY", `${what}: the host ran out of memory (${message})`, { cause: err });
   }
   return new RuntimeError("E_INTERNAL", `${what}: internal error (${message}); this is a bug in edgevae, please report it with the model file`, { cause: err });
-}
-
-/** Refuses NaN in a result: inputs and weights are finite, so NaN means float32 overflow inside the model. */
-function refuseNaN(value: unknown, what: string): void {
-  if (value instanceof Float32Array) {
-    for (let i = 0; i < value.length; i++) {
-      if (value[i] !== value[i]) {
-        throw new RuntimeError("E_NONFINITE_RESULT", `${what}: the result has NaN at index ${i} although every input and weight is finite: the model's float32 arithmetic overflowed (weights or inputs too large); results are refused rather than returned as NaN`);
-      }
-    }
-  } else if (typeof value === "object" && value !== null) {
-    for (const [key, part] of Object.entries(value)) refuseNaN(part, `${what}.${key}`);
-  }
 }
 
 function typeName(v: unknown): string {

@@ -265,5 +265,7 @@ describe("weight conversion", () => {
   it("counts NaN and infinities", () => {
     h.reset();
     expect(h.k.f32_count_nonfinite(h.put([0, NaN, 1, Infinity, -Infinity, 3.4e38, -0]), 7)).toBe(3);
+    expect(h.k.f32_count_nan(h.put([0, NaN, 1, Infinity, -Infinity, 3.4e38, -0, NaN, 2]), 9)).toBe(2);
+    expect(h.k.f32_count_nan(h.put([NaN]), 1)).toBe(1); // the scalar tail alone
   });
 });
