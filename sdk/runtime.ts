@@ -40,10 +40,12 @@ export function hasRelaxedSimd(): boolean {
   return hasWasmSimd() && WebAssembly.validate(RELAXED_PROBE);
 }
 
-// Where the packaged wasm files are, relative to this module: build/ beside sdk/ when running
-// from source; the bundle (sdk/build.mjs) defines EDGEVAE_WASM_DIR as "./" (dist/).
+// Where the packaged wasm files are, relative to this module: beside it in the bundles (dist/;
+// sdk/build.mjs defines EDGEVAE_WASM_DIR as "./"), in build/ beside sdk/ when running from
+// source. The bundles spell the URLs as literals, new URL("./edgevae.wasm", import.meta.url):
+// the pattern by which bundlers (Vite, webpack 5, Parcel) find the wasm and ship it with an app.
+// (Written inline in defaultModule, after the Workers check, so that the Workers bundle drops it.)
 declare const EDGEVAE_WASM_DIR: string | undefined;
-const WASM_DIR = typeof EDGEVAE_WASM_DIR === "string" ? EDGEVAE_WASM_DIR : "../build/";
 
 // Which bundle this is (sdk/build.mjs defines it; package.json `exports` picks one per host):
 //   "default"  Node, Deno and anything else: the wasm is found beside this module, through the
@@ -73,7 +75,10 @@ export function defaultModule(level: SimdLevel): Promise<WebAssembly.Module> {
   }
   let pending = defaultModules.get(level);
   if (pending === undefined) {
-    pending = compileWasm(new URL(WASM_DIR + WASM_FILES[level], import.meta.url));
+    const url = typeof EDGEVAE_WASM_DIR === "string" // folded by esbuild in the bundles
+      ? (level === "relaxed" ? new URL("./edgevae-relaxed.wasm", import.meta.url) : new URL("./edgevae.wasm", import.meta.url))
+      : new URL(`../build/${WASM_FILES[level]}`, import.meta.url);
+    pending = compileWasm(url);
     pending.catch(() => defaultModules.delete(level));
     defaultModules.set(level, pending);
   }
