@@ -33,3 +33,8 @@ export { f32_adam_step, f32_sum_squares, f32_scale } from "./train/adam";
 export { f64_gaussian_mixture_density } from "./train/density";
 // A known-answer self-test for hosts without JavaScript (wasm-interp): 0 means every check passed.
 export { self_check } from "./selfcheck";
+// The convolution engine (version 2 files): NHWC indirect-GEMM convolutions, layout changes,
+// normalisation.
+export { f32_conv_igemm_4x8, f32_dwconv } from "./conv";
+export { f32_transpose_items, f32_upsample_nearest_nhwc, f32_add } from "./layout";
+export { f32_channel_affine, f32_group_norm_nhwc, f32_layer_norm } from "./norm";

@@ -19,6 +19,7 @@ export type ErrorCode =
   | "E_NONFINITE_WEIGHTS"   // NaN or Infinity in a weight tensor
   | "E_LIMIT"               // a dimension or size beyond the documented limits
   | "E_DUPLICATE_KEY"       // a JSON object (header, an entry, the architecture) repeats a key
+  | "E_TENSOR_VALUE"        // a tensor holds values its layer forbids (a negative running_var)
   // calls (ArgumentError)
   | "E_INPUT_TYPE"          // not a Float32Array / number array
   | "E_INPUT_LENGTH"        // a length that is not a whole number of items

@@ -28,6 +28,23 @@ export interface Kernels {
   f16_to_f32(src: number, dst: number, n: number): void;
   f32_count_nonfinite(p: number, n: number): number;
   f32_count_nan(p: number, n: number): number;
+  // The convolution engine (assembly/conv.ts, layout.ts, norm.ts; planned by sdk/conv.ts).
+  /** One conv group, NHWC: ind (pixels, taps) i32 byte offsets or -1 (-> zero); w packed (ceil(cout/8), taps*cin, 8), K = t*cin + c; bias (ceil(cout/8)*8); output pixel p at y + b*yItemBytes + outPix[p]. */
+  f32_conv_igemm_4x8(items: number, pixels: number, taps: number, cin: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, cout: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
+  /** Depthwise conv, NHWC: as f32_conv_igemm_4x8 with c channels; w (taps, ceil(c/4)*4) row-major; bias and zero (ceil(c/4)*4). */
+  f32_dwconv(items: number, pixels: number, taps: number, c: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
+  /** Per item (rows, cols) row-major -> (cols, rows); src != dst. */
+  f32_transpose_items(src: number, items: number, rows: number, cols: number, dst: number): void;
+  /** NHWC nearest upsample by integer factors: items x (h, w, c) -> items x (h*fh, w*fw, c); src != dst. */
+  f32_upsample_nearest_nhwc(src: number, items: number, h: number, w: number, c: number, fh: number, fw: number, dst: number): void;
+  /** dst[p*c + j] = src[p*c + j]*scale[j] + shift[j]; in place allowed. */
+  f32_channel_affine(src: number, pixels: number, c: number, scale: number, shift: number, dst: number): void;
+  /** Per item (pixels, c) NHWC, groups of c/groups channels (PyTorch GroupNorm); in place allowed. */
+  f32_group_norm_nhwc(src: number, items: number, pixels: number, c: number, groups: number, eps: number, gamma: number, beta: number, dst: number): void;
+  /** Per item over n values (PyTorch LayerNorm(n)); in place allowed. */
+  f32_layer_norm(src: number, items: number, n: number, eps: number, gamma: number, beta: number, dst: number): void;
+  /** dst = a + b over n f32; dst may alias a or b. */
+  f32_add(a: number, b: number, n: number, dst: number): void;
 }
 
 /** The ABI version this SDK speaks (assembly/index.ts ABI_VERSION). */

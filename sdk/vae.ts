@@ -4,11 +4,13 @@
 // the chunking (noise is indexed by item and sample, not by position in a chunk).
 
 import { ArgumentError, DisposedError, EdgeVaeError, RuntimeError } from "./errors";
-import { parseModel, type Architecture, type Likelihood } from "./format";
+import { parameterCount, parseModel, tensorNames, type Architecture, type Likelihood } from "./format";
 import { ABI_VERSION, ACT, type Kernels } from "./kernels";
 import { LIMITS } from "./limits";
 import { Arena } from "./memory";
-import { planModel, type NetworkPlan } from "./plan";
+import { loadModel, planWorkspace, type Model, type Workspace } from "./model";
+import { runProgram } from "./network";
+import { OPS } from "./ops/index";
 import { compileWasm, defaultModule, hasRelaxedSimd, type SimdLevel, type WasmSource } from "./runtime";
 
 export interface LoadOptions {
@@ -26,11 +28,16 @@ export interface ModelInfo {
   readonly inputShape: readonly number[];
   readonly inputSize: number;
   readonly latentDim: number;
+  /** The decoder's input shape: the file's latent_shape, or [latentDim]. */
+  readonly latentShape: readonly number[];
+  /** The file's format version. */
+  readonly version: 1 | 2;
   readonly likelihood: Likelihood;
   /** Weights and biases in the file's networks. */
   readonly parameterCount: number;
   /** The weights' dtype in the file: "F32", "F16", or "mixed". */
   readonly dtype: "F32" | "F16" | "mixed";
+  /** One line per layer (nested ones indented), e.g. "conv2d 1->32 3x3 stride 2x2 -> [32, 14, 14]". */
   readonly encoder: readonly string[];
   readonly decoder: readonly string[];
   /** Which wasm build runs this model. */
@@ -38,6 +45,8 @@ export interface ModelInfo {
   readonly maxBatchRows: number;
   /** Bytes of wasm memory this model's instance holds. */
   readonly memoryBytes: number;
+  /** Of those, the packed weights and tables (the Model; the rest is the workspace for maxBatchRows rows). */
+  readonly modelBytes: number;
   /** The file's __metadata__ entries other than the architecture. */
   readonly metadata: Readonly<Record<string, string>>;
 }
@@ -100,23 +109,6 @@ interface SampleSteps {
   finish(b0: number, nb: number): void;
 }
 
-/** Buffers of the compute plan (byte offsets), each sized for `rows` rows. */
-interface Buffers {
-  rows: number;
-  x: number;       // (rows, D) input items
-  h: number;       // (rows, 2J) encoder output [mean | logvar]
-  z: number;       // (rows, J)
-  eps: number;     // (rows, J)
-  a: number;       // (rows, W) ping
-  b: number;       // (rows, W) pong
-  params: number;  // (rows, P) decoder output
-  rowVals: number; // (rows) per-row log p(x|z) / log weights
-  kl: number; recon: number; elbo: number; // (rows) per item
-  accA: number; accB: number; // (rows) f64 running states
-  pair: number;    // (2, J) interpolation ends
-  scratch: number; // 16 bytes for the RNG
-}
-
 export class Vae {
   readonly inputShape: readonly number[];
   readonly inputSize: number;
@@ -126,22 +118,21 @@ export class Vae {
   private k: Kernels | undefined;
   private readonly arena: Arena;
   private readonly arch: Architecture;
-  private readonly encoderPlan: NetworkPlan;
-  private readonly decoderPlan: NetworkPlan;
-  private readonly buf: Buffers;
+  /** The immutable part: both networks' programs over packed weights. */
+  private readonly model: Model;
+  /** The per-call buffers, for buf.rows rows. */
+  private readonly buf: Workspace;
 
-  private constructor(k: Kernels, arena: Arena, arch: Architecture, enc: NetworkPlan, dec: NetworkPlan,
-                      buf: Buffers, info: ModelInfo) {
+  private constructor(k: Kernels, arena: Arena, model: Model, buf: Workspace, info: ModelInfo) {
     this.k = k;
     this.arena = arena;
-    this.arch = arch;
-    this.encoderPlan = enc;
-    this.decoderPlan = dec;
+    this.arch = model.arch;
+    this.model = model;
     this.buf = buf;
     this.info = info;
-    this.inputShape = arch.inputShape;
-    this.inputSize = arch.inputSize;
-    this.latentDim = arch.latentDim;
+    this.inputShape = this.arch.inputShape;
+    this.inputSize = this.arch.inputSize;
+    this.latentDim = this.arch.latentDim;
   }
 
   /**
@@ -187,25 +178,27 @@ export class Vae {
     const parsed = parseModel(bytes);
     const arena = new Arena(k.memory, k.heap_base(), limit);
     const arch = parsed.architecture;
-    const { encoder: enc, decoder: dec } = planModel(arch, bytes, parsed.tensors, k, arena);
-    const hidden = Math.max(enc.maxWidth, dec.maxWidth);
-    const buf = planBuffers(arena, arch, hidden, fittingRows(arena, arch, hidden, rows));
+    const loaded = loadModel(arch, bytes, parsed.tensors, k, arena);
+    const buf = planWorkspace(arena, loaded, fittingRows(arena, loaded, rows));
     const { edgevae: _architecture, ...metadata } = parsed.metadata;
     const info: ModelInfo = {
       inputShape: arch.inputShape,
       inputSize: arch.inputSize,
       latentDim: arch.latentDim,
+      latentShape: arch.latentShape,
+      version: arch.version,
       likelihood: arch.likelihood,
-      parameterCount: countParameters(arch),
+      parameterCount: parameterCount(arch.encoder) + parameterCount(arch.decoder),
       dtype: dtypeOf(arch, parsed.tensors),
-      encoder: arch.encoder.map(describeLayer),
-      decoder: arch.decoder.map(describeLayer),
+      encoder: describeLayers(arch.encoder),
+      decoder: describeLayers(arch.decoder),
       simd: k.relaxed_simd() === 1 ? "relaxed" : "baseline",
       maxBatchRows: buf.rows,
       memoryBytes: arena.memoryBytes,
+      modelBytes: loaded.bytes,
       metadata,
     };
-    return new Vae(k, arena, arch, enc, dec, buf, info);
+    return new Vae(k, arena, loaded, buf, info);
   }
 
   /** q(z|x): posterior means and log-variances. x: batch x inputSize values. */
@@ -400,7 +393,7 @@ export class Vae {
         if (eps !== undefined) this.writeChecked(eps, first, n, b.eps, "eps");
         else this.fillNoise(k, seed, first, n);
         k.f32_reparameterise(b.h, nb, ns, J, b.eps, b.z);
-        this.runNetwork(k, this.decoderPlan, b.z, nb * ns, b.params);
+        runProgram(k, b.decoder, nb * ns);
         this.logProb(k, nb, ns);
         steps.block(nb, ns);
       }
@@ -412,7 +405,7 @@ export class Vae {
   private encodeChunk(k: Kernels, xs: Float32Array, b0: number, nb: number): void {
     const D = this.inputSize, b = this.buf;
     this.writeChecked(xs, b0 * D, nb * D, b.x, "x");
-    this.runNetwork(k, this.encoderPlan, b.x, nb, b.h);
+    runProgram(k, b.encoder, nb);
   }
 
   /** Copies values into wasm memory and refuses NaN / Infinity (they would poison every result silently). */
@@ -443,7 +436,7 @@ export class Vae {
   /** buf.z rows (nr) -> decoder -> the likelihood's mean, copied to out at row r0. */
   private decodeMeanChunk(k: Kernels, nr: number, out: Float32Array, r0: number): void {
     const b = this.buf, D = this.inputSize;
-    this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
+    runProgram(k, b.decoder, nr);
     this.meanOfParams(k, nr);
     this.output(this.meanPtr(), nr * D, out, r0 * D, "decoded means");
   }
@@ -460,7 +453,7 @@ export class Vae {
       if (mean) {
         this.decodeMeanChunk(k, nr, out, r0);
       } else {
-        this.runNetwork(k, this.decoderPlan, b.z, nr, b.params);
+        runProgram(k, b.decoder, nr);
         this.output(b.params, nr * P, out, r0 * P, "decodeParams()");
       }
     }
@@ -472,13 +465,13 @@ export class Vae {
     const b = this.buf, D = this.inputSize;
     switch (this.arch.likelihood.type) {
       case "bernoulli": k.f32_activation(ACT.sigmoid, b.params, nr * D, 0); break;
-      case "gaussian_learned": k.f32_split_halves(b.params, nr, D, b.a, b.b); break;
+      case "gaussian_learned": k.f32_split_halves(b.params, nr, D, b.mean, b.spare); break;
       case "gaussian": break;
     }
   }
 
   private meanPtr(): number {
-    return this.arch.likelihood.type === "gaussian_learned" ? this.buf.a : this.buf.params;
+    return this.buf.mean;
   }
 
   /** log p(x_b | z_{b,s}) for nb items x ns samples -> buf.rowVals. */
@@ -489,33 +482,6 @@ export class Vae {
       case "gaussian": k.f32_gaussian_logprob(b.x, b.params, nb, ns, D, lik.sigma, b.rowVals); break;
       case "gaussian_learned": k.f32_gaussian_learned_logprob(b.x, b.params, nb, ns, D, b.rowVals); break;
     }
-  }
-
-  /**
-   * Runs a network over `rows` rows from `input` and leaves the result in `output`.
-   * Hidden layers ping-pong between buf.a and buf.b; the last linear layer writes `output`;
-   * activations run in place (never on `input`, which callers still need).
-   */
-  private runNetwork(k: Kernels, plan: NetworkPlan, input: number, rows: number, output: number): void {
-    const b = this.buf, ops = plan.ops, lastLinear = plan.lastLinear;
-    let cur = input, width = plan.inWidth;
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      if (op.kind === "linear") {
-        const dst = i === lastLinear ? output : cur === b.a ? b.b : b.a;
-        k.f32_gemm_bias_act(cur, rows, op.inFeatures, op.weight, op.bias, op.outFeatures, dst, op.act, op.param);
-        cur = dst;
-        width = op.outFeatures;
-      } else {
-        if (cur === input) { // copy first: the caller's input buffer stays intact
-          const dst = lastLinear < i ? output : b.a;
-          this.arena.heapF32().copyWithin(dst >>> 2, input >>> 2, (input >>> 2) + rows * width);
-          cur = dst;
-        }
-        k.f32_activation(op.act, cur, rows * width, op.param);
-      }
-    }
-    if (cur !== output) this.arena.heapF32().copyWithin(output >>> 2, cur >>> 2, (cur >>> 2) + rows * width);
   }
 
   /** n standard normals of the seed, from global index `first`, into `dst` (default buf.eps). */
@@ -665,68 +631,30 @@ async function instantiate(module: WebAssembly.Module): Promise<Kernels> {
 }
 
 /**
- * The most rows, at most `wanted`, whose buffers fit under the arena's limit after the weights
- * (halving from `wanted`), so a model under a tight maxMemoryBytes runs in smaller chunks rather
- * than failing. If not even one row fits, planBuffers' allocation fails with E_MEMORY.
+ * The most rows, at most `wanted`, whose workspace fits under the arena's limit after the
+ * Model (halving from `wanted`), so a model under a tight maxMemoryBytes runs in smaller chunks
+ * rather than failing. If not even one row fits, planWorkspace's allocation fails with E_MEMORY.
  */
-function fittingRows(arena: Arena, arch: Architecture, hiddenWidth: number, wanted: number): number {
+function fittingRows(arena: Arena, model: Model, wanted: number): number {
   let rows = wanted;
   for (;;) {
     const dry = arena.measure();
-    planBuffers(dry, arch, hiddenWidth, rows);
+    planWorkspace(dry, model, rows);
     if (rows === 1 || arena.fits(dry.end)) return rows;
     rows = Math.ceil(rows / 2);
   }
 }
 
-interface Allocator { alloc(bytes: number): number; allocF32(count: number): number; allocF64(count: number): number }
-
-function planBuffers(arena: Allocator, arch: Architecture, hiddenWidth: number, rows: number): Buffers {
-  const D = arch.inputSize, J = arch.latentDim, P = arch.paramSize;
-  const W = Math.max(hiddenWidth, D, P, 2 * J);
-  return {
-    rows,
-    x: arena.allocF32(rows * D),
-    h: arena.allocF32(rows * 2 * J),
-    z: arena.allocF32(rows * J),
-    eps: arena.allocF32(rows * J),
-    a: arena.allocF32(rows * W),
-    b: arena.allocF32(rows * W),
-    params: arena.allocF32(rows * P),
-    rowVals: arena.allocF32(rows),
-    kl: arena.allocF32(rows),
-    recon: arena.allocF32(rows),
-    elbo: arena.allocF32(rows),
-    accA: arena.allocF64(rows),
-    accB: arena.allocF64(rows),
-    pair: arena.allocF32(2 * J),
-    scratch: arena.alloc(16),
-  };
-}
-
-function countParameters(arch: Architecture): number {
-  let n = 0;
-  for (const layer of [...arch.encoder, ...arch.decoder]) {
-    if (layer.type === "linear") n += layer.outFeatures * (layer.inFeatures + (layer.bias === null ? 0 : 1));
-  }
-  return n;
-}
-
 function dtypeOf(arch: Architecture, tensors: ReadonlyMap<string, { dtype: string }>): "F32" | "F16" | "mixed" {
   const seen = new Set<string>();
-  for (const layer of [...arch.encoder, ...arch.decoder]) {
-    if (layer.type !== "linear") continue;
-    seen.add(tensors.get(layer.weight)!.dtype);
-    if (layer.bias !== null) seen.add(tensors.get(layer.bias)!.dtype);
-  }
+  for (const name of [...tensorNames(arch.encoder), ...tensorNames(arch.decoder)]) seen.add(tensors.get(name)!.dtype);
   return seen.size === 1 ? ([...seen][0] as "F32" | "F16") : "mixed";
 }
 
-function describeLayer(layer: Architecture["encoder"][number]): string {
-  switch (layer.type) {
-    case "linear": return `linear ${layer.inFeatures}->${layer.outFeatures}${layer.bias === null ? " (no bias)" : ""}`;
-    case "leaky_relu": return `leaky_relu(${layer.negativeSlope})`;
-    case "elu": return `elu(${layer.alpha})`;
-    default: return layer.type;
-  }
+/** One line per layer, nested layers (a residual's body and shortcut) indented under theirs. */
+function describeLayers(layers: Architecture["encoder"], indent = ""): string[] {
+  return layers.flatMap((layer) => [
+    indent + OPS.get(layer.type)!.describe(layer),
+    ...(layer.children ?? []).flatMap((list) => describeLayers(list as Architecture["encoder"], indent + "  ")),
+  ]);
 }

@@ -1,0 +1,114 @@
+// The Model and the Workspace. A Model is a loaded file's immutable part: both networks
+// compiled into programs over weights packed once into wasm memory. A Workspace is the
+// per-call part: buffers for `rows` rows of every value the programs and the Vae's own steps
+// touch. The Vae holds one of each; nothing in a Model changes after load, so several
+// workspaces (threads, later) can run on one set of weights.
+//
+// Memory, in order from the arena's base: [Model: packed weights, conv tables] [Workspace].
+
+import { FormatError } from "./errors";
+import type { Architecture } from "./format";
+import type { Kernels } from "./kernels";
+import type { Arena } from "./memory";
+import { bindProgram, compileNetwork, type BoundProgram, type Program, type TensorSource } from "./network";
+import type { TensorInfo } from "./safetensors";
+
+export interface Model {
+  readonly arch: Architecture;
+  readonly encoder: Program;
+  readonly decoder: Program;
+  /** Bytes of wasm memory the weights and tables take. */
+  readonly bytes: number;
+}
+
+/**
+ * Compiles both networks, packing their weights into `arena`. `bytes` is the whole model file
+ * (tensor offsets are absolute). Each tensor is staged just past the arena's top (copied raw,
+ * F16 widened, checked finite), where the next allocations land anyway: loading touches few
+ * pages beyond the ones the Model and the Workspace keep (fresh pages dominate cold start).
+ */
+export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: ReadonlyMap<string, TensorInfo>,
+                          k: Kernels, arena: Arena): Model {
+  const base = arena.mark();
+  const source: TensorSource = {
+    stageF32: (name) => stageTensor(tensors.get(name)!, bytes, k, arena),
+    tensorF32(name) {
+      const t = tensors.get(name)!;
+      return arena.readF32(stageTensor(t, bytes, k, arena), elementsOf(t));
+    },
+  };
+  const encoder = compileNetwork(arch.encoder, arch.encoderInput, k, arena, source);
+  const decoder = compileNetwork(arch.decoder, arch.latentShape, k, arena, source);
+  return { arch, encoder, decoder, bytes: arena.mark() - base };
+}
+
+function elementsOf(t: TensorInfo): number {
+  return (t.end - t.begin) / (t.dtype === "F16" ? 2 : 4);
+}
+
+/**
+ * Copies a tensor to the arena's top as f32 (F16 staged raw after it, then widened exactly in
+ * wasm) and checks it is finite; returns its byte offset. The memory stays unallocated: it is
+ * valid until the next allocation.
+ */
+function stageTensor(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena): number {
+  const count = elementsOf(t);
+  const mark = arena.mark();
+  const at = arena.allocF32(count + (t.dtype === "F16" ? Math.ceil(count / 2) : 0));
+  arena.release(mark);
+  if (t.dtype === "F32") {
+    arena.heapU8().set(bytes.subarray(t.begin, t.end), at);
+  } else {
+    const raw = at + count * 4;
+    arena.heapU8().set(bytes.subarray(t.begin, t.end), raw);
+    k.f16_to_f32(raw, at, count);
+  }
+  const bad = k.f32_count_nonfinite(at, count);
+  if (bad > 0) {
+    throw new FormatError("E_NONFINITE_WEIGHTS", `tensor ${t.name} holds ${bad} NaN or infinite value(s); a trained model's weights are finite (check the export)`);
+  }
+  return at;
+}
+
+/** Buffers of one workspace (byte offsets), each sized for `rows` rows. */
+export interface Workspace {
+  readonly rows: number;
+  readonly x: number;       // (rows, D) input items, channel-major
+  readonly h: number;       // (rows, 2J) encoder output [mean | logvar]
+  readonly z: number;       // (rows, J)
+  readonly eps: number;     // (rows, J)
+  readonly params: number;  // (rows, P) decoder output
+  readonly mean: number;    // (rows, D) the likelihood's mean (gaussian_learned; else = params)
+  readonly spare: number;   // (rows, D) the logvar half (gaussian_learned; else 0)
+  readonly rowVals: number; // (rows) per-row log p(x|z) / log weights
+  readonly kl: number; readonly recon: number; readonly elbo: number; // (rows) per item
+  readonly accA: number; readonly accB: number; // (rows) f64 running states
+  readonly pair: number;    // (2, J) interpolation ends
+  readonly scratch: number; // 16 bytes for the RNG
+  /** The programs' intermediate values: max(encoder, decoder) workspaceFloats x rows. */
+  readonly work: number;
+  readonly encoder: BoundProgram; // x -> h
+  readonly decoder: BoundProgram; // z -> params
+}
+
+export interface Allocator { alloc(bytes: number): number; allocF32(count: number): number; allocF64(count: number): number }
+
+/** Plans a workspace of `rows` rows on `arena` (or on a dry-run allocator, to measure it). */
+export function planWorkspace(arena: Allocator, model: Model, rows: number): Workspace {
+  const { inputSize: D, latentDim: J, paramSize: P, likelihood } = model.arch;
+  const learned = likelihood.type === "gaussian_learned";
+  const x = arena.allocF32(rows * D), h = arena.allocF32(rows * 2 * J);
+  const z = arena.allocF32(rows * J), eps = arena.allocF32(rows * J);
+  const params = arena.allocF32(rows * P);
+  const mean = learned ? arena.allocF32(rows * D) : params, spare = learned ? arena.allocF32(rows * D) : 0;
+  const work = arena.allocF32(rows * Math.max(model.encoder.workspaceFloats, model.decoder.workspaceFloats, 1));
+  return {
+    rows, x, h, z, eps, params, mean, spare,
+    rowVals: arena.allocF32(rows), kl: arena.allocF32(rows), recon: arena.allocF32(rows), elbo: arena.allocF32(rows),
+    accA: arena.allocF64(rows), accB: arena.allocF64(rows),
+    pair: arena.allocF32(2 * J), scratch: arena.alloc(16),
+    work,
+    encoder: bindProgram(model.encoder, rows, x, h, work),
+    decoder: bindProgram(model.decoder, rows, z, params, work),
+  };
+}

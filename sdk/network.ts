@@ -1,0 +1,243 @@
+// A network (the encoder or the decoder): its layer list read from the file with shapes
+// inferred through it, then compiled into a Program (kernel steps over values) and a buffer
+// plan. Layer types come from the registry (sdk/ops/index.ts).
+//
+//   parseNetwork:   JSON layers -> parsed layers with their shapes (coded errors naming the layer)
+//   compileNetwork: parsed layers -> steps over values; weights packed into the Model's arena
+//   planBuffers:    steps -> where each value lives, from the values' sizes and lifetimes
+//
+// A Program's values are per row (one item, or one item x sample): a value's buffer holds
+// `rows` consecutive items. Sequences and images are NHWC inside; the program converts from
+// and to PyTorch's channel-major order at its ends (and at flatten / reshape).
+
+import { FormatError, type ErrorCode } from "./errors";
+import type { Kernels } from "./kernels";
+import { ACT } from "./kernels";
+import { LIMITS } from "./limits";
+import type { Arena } from "./memory";
+import { OPS, typesOfVersion, type Layer } from "./ops/index";
+import { batchNormAffine, type BatchNormLayer } from "./ops/norm";
+import { toChannelMajor, toNhwc } from "./ops/reshape";
+import { LayerReader, NOT_FUSED, type Compiler, type Fused, type LayerBase, type ParseContext, type StepSpec, type ValueId } from "./ops/types";
+import { copyF32 } from "./ops/util";
+import { isPlainObject, type TensorInfo } from "./safetensors";
+import { sizeOf, type Shape } from "./shape";
+
+function fail(code: ErrorCode, message: string): never {
+  throw new FormatError(code, message);
+}
+
+// ---- parsing -------------------------------------------------------------------------------
+
+export interface ParseState {
+  readonly version: 1 | 2;
+  readonly tensors: ReadonlyMap<string, TensorInfo>;
+  readonly readableDtypes: readonly string[];
+  /** Counts parameters against the model's limit. */
+  count(parameters: number): void;
+}
+
+/**
+ * Reads one network's layers from `input`, inferring every shape. Iterative in the layers of
+ * one list, recursive only through residuals, whose depth is bounded (LIMITS.maxNesting), as
+ * is the number of layers in all (LIMITS.maxLayers).
+ */
+export function parseNetwork(raw: unknown, where: string, input: Shape, st: ParseState): { layers: Layer[]; output: Shape } {
+  let layerCount = 0;
+  const parseList = (list: unknown, shape: Shape, at: string, depth: number): { layers: Layer[]; output: Shape } => {
+    if (!Array.isArray(list) || list.length === 0) fail("E_ARCHITECTURE", `${at} must be a non-empty array of layers`);
+    if (layerCount + list.length > LIMITS.maxLayers) fail("E_LIMIT", `${where} has more than ${LIMITS.maxLayers} layers (nested ones included); at most ${LIMITS.maxLayers} are supported`);
+    layerCount += list.length;
+    const ctx: ParseContext = {
+      version: st.version,
+      count: st.count,
+      layers: (nested, from, nestedAt) => {
+        if (depth + 1 > LIMITS.maxNesting) fail("E_LIMIT", `${nestedAt}: residual blocks nest deeper than ${LIMITS.maxNesting} levels; at most ${LIMITS.maxNesting} are supported`);
+        return parseList(nested, from, nestedAt, depth + 1);
+      },
+    };
+    const layers: Layer[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const item: unknown = list[i];
+      const layerAt = `${at}[${i}]`;
+      if (!isPlainObject(item) || typeof item.type !== "string") fail("E_ARCHITECTURE", `${layerAt} must be an object with a string "type"`);
+      const def = OPS.get(item.type);
+      if (def === undefined) {
+        fail("E_LAYER_TYPE", `${layerAt} has unknown layer type ${JSON.stringify(item.type.slice(0, 100))} (version ${st.version} knows ${typesOfVersion(st.version).join(", ")})`);
+      }
+      if (def.version > st.version) {
+        fail("E_LAYER_TYPE", `${layerAt} is a ${item.type} layer, which format version ${def.version} introduced; this file says "version": ${st.version}`);
+      }
+      const reader = new LayerReader(item, layerAt, st.tensors, fail, st.readableDtypes);
+      const layer = def.parse(reader, shape, ctx);
+      st.count(def.parameters(layer));
+      layers.push(layer);
+      shape = layer.output;
+    }
+    return { layers, output: shape };
+  };
+  return parseList(raw, input, where, 0);
+}
+
+/** Every layer of a list, nested ones included, depth first (an explicit stack: no recursion). */
+export function allLayers(layers: readonly LayerBase[]): Layer[] {
+  const out: Layer[] = [], stack = [...layers].reverse();
+  while (stack.length > 0) {
+    const layer = stack.pop()! as Layer;
+    out.push(layer);
+    for (const list of [...(layer.children ?? [])].reverse()) for (let i = list.length - 1; i >= 0; i--) stack.push(list[i]!);
+  }
+  return out;
+}
+
+// ---- compiling -----------------------------------------------------------------------------
+
+/** A compiled step: a kernel call reading some values and writing one. */
+export interface Step extends StepSpec { readonly output: ValueId }
+
+/** A compiled network: steps over values, and where each value lives. */
+export interface Program {
+  readonly steps: readonly Step[];
+  /** Floats per row of each value; value 0 is the input, `output` the result. */
+  readonly sizes: readonly number[];
+  readonly output: ValueId;
+  /** Where each value lives: its buffer's offset in the workspace, in floats per row (-1: the input, -2: the output). */
+  readonly offsets: readonly number[];
+  /** Floats per row of the program's workspace (its intermediate buffers). */
+  readonly workspaceFloats: number;
+}
+
+/** Where a tensor of the file is staged while loading (sdk/model.ts). */
+export interface TensorSource {
+  tensorF32(name: string): Float32Array;
+  stageF32(name: string): number;
+}
+
+/**
+ * Compiles a network from its parsed layers: packs the weights into `arena` (the Model) and
+ * returns the program. `input` / `output` are the network's shapes as the caller sees them
+ * (channel-major); `outputShape` is what its last layer gives.
+ */
+export function compileNetwork(layers: readonly Layer[], input: Shape, k: Kernels, arena: Arena, source: TensorSource): Program {
+  const steps: Step[] = [];
+  const sizes: number[] = [sizeOf(input)];
+  const c: Compiler = {
+    k, arena,
+    tensorF32: (name) => source.tensorF32(name),
+    stageF32: (name) => source.stageF32(name),
+    step(spec) {
+      const output = sizes.length;
+      sizes.push(sizeOf(spec.shape));
+      steps.push({ ...spec, output });
+      return output;
+    },
+    layers: (list, from) => compileList(list as readonly Layer[], from),
+  };
+  const compileList = (list: readonly Layer[], from: ValueId): ValueId => {
+    let v = from;
+    for (let i = 0; i < list.length; i++) {
+      const layer = list[i]!;
+      const def = OPS.get(layer.type)!;
+      let fused: Fused = NOT_FUSED;
+      let next = list[i + 1];
+      if (def.fuses?.batchNorm && next?.type === "batch_norm") {
+        fused = { ...fused, affine: batchNormAffine(next as BatchNormLayer, c) };
+        next = list[++i + 1];
+      }
+      if (def.fuses?.activation && (next?.type === "relu" || next?.type === "leaky_relu")) {
+        fused = { ...fused, act: ACT[next.type], slope: next.type === "leaky_relu" ? next.param : 0 };
+        i++;
+      }
+      v = def.compile(layer, c, v, fused);
+    }
+    return v;
+  };
+  let v = toNhwc(c, "input", 0, input);
+  v = compileList(layers, v);
+  const last = layers[layers.length - 1]!;
+  v = toChannelMajor(c, "output", v, last.output);
+  if (v === 0) { // the network changes nothing in memory (e.g. only a flatten): copy to the output
+    const n = sizes[0]!;
+    v = c.step({ name: "output copy", inputs: [0], shape: [n], run: (k, rows, [x], y) => copyF32(k, x!, y, rows * n) });
+  }
+  return { steps, sizes, output: v, ...planBuffers(steps, sizes, v) };
+}
+
+// ---- buffer planning -----------------------------------------------------------------------
+
+const ALIGN = 16; // floats: every buffer of `rows` rows starts on a 64-byte boundary
+
+/**
+ * Places every value: elementwise steps write over their input when that input is not needed
+ * afterwards (and is not the caller's input); the other values get buffers in a workspace,
+ * placed greedily largest first at the lowest offset that no value alive at the same time uses
+ * (the arena planner of TFLite / llm.c's one allocation). Offsets are in floats per row.
+ */
+function planBuffers(steps: readonly Step[], sizes: readonly number[], output: ValueId): { offsets: number[]; workspaceFloats: number } {
+  const n = sizes.length;
+  // lifetimes: a value is born at the step that writes it (the input: before step 0) and dies at its last reader
+  const born = new Array<number>(n).fill(-1), dies = new Array<number>(n).fill(-1);
+  steps.forEach((s, i) => {
+    born[s.output] = i;
+    for (const v of s.inputs) dies[v] = i;
+  });
+  dies[output] = steps.length;
+  // in-place chains: a buffer (by its first value) for every value
+  const buffer = Array.from({ length: n }, (_, v) => v);
+  steps.forEach((s, i) => {
+    const x = s.inputs[0]!;
+    if (s.inPlace && x !== 0 && dies[x] === i) buffer[s.output] = buffer[x]!;
+  });
+  // the output's chain ends in the caller's output buffer; everything else is planned
+  const outBuffer = buffer[output]!;
+  for (let v = 0; v < n; v++) if (buffer[v] === buffer[output]) buffer[v] = outBuffer;
+  const start = new Map<number, number>(), end = new Map<number, number>(), floats = new Map<number, number>();
+  for (let v = 1; v < n; v++) {
+    const b = buffer[v]!;
+    if (b === outBuffer) continue;
+    start.set(b, Math.min(start.get(b) ?? Infinity, born[v]!));
+    end.set(b, Math.max(end.get(b) ?? -1, dies[v]!, born[v]!));
+    floats.set(b, Math.max(floats.get(b) ?? 0, Math.ceil(sizes[v]! / ALIGN) * ALIGN));
+  }
+  const placed: { b: number; at: number }[] = [];
+  const at = new Map<number, number>();
+  let workspaceFloats = 0;
+  for (const b of [...floats.keys()].sort((p, q) => floats.get(q)! - floats.get(p)! || p - q)) {
+    const size = floats.get(b)!;
+    const overlapping = placed.filter((o) => start.get(o.b)! <= end.get(b)! && start.get(b)! <= end.get(o.b)!)
+      .sort((p, q) => p.at - q.at);
+    let offset = 0;
+    for (const o of overlapping) {
+      if (offset + size <= o.at) break;
+      offset = Math.max(offset, o.at + floats.get(o.b)!);
+    }
+    placed.push({ b, at: offset });
+    at.set(b, offset);
+    workspaceFloats = Math.max(workspaceFloats, offset + size);
+  }
+  const offsets = buffer.map((b, v) => (v === 0 ? -1 : b === outBuffer ? -2 : at.get(b)!));
+  return { offsets, workspaceFloats };
+}
+
+/** A program bound to buffers: every step's pointers resolved once (no work per call but the kernels). */
+export interface BoundProgram {
+  readonly steps: readonly { readonly step: Step; readonly ins: readonly number[]; readonly out: number }[];
+}
+
+/**
+ * Binds a program to the caller's `input` and `output` buffers and to a workspace at `work`
+ * holding `capacity` rows of its intermediate values (program.workspaceFloats * capacity
+ * floats). All pointers are byte offsets.
+ */
+export function bindProgram(p: Program, capacity: number, input: number, output: number, work: number): BoundProgram {
+  const ptr = (v: ValueId): number => {
+    const o = p.offsets[v]!;
+    return o === -1 ? input : o === -2 ? output : work + o * capacity * 4;
+  };
+  return { steps: p.steps.map((step) => ({ step, ins: step.inputs.map(ptr), out: ptr(step.output) })) };
+}
+
+/** Runs a bound program over `rows` rows (at most its capacity). */
+export function runProgram(k: Kernels, p: BoundProgram, rows: number): void {
+  for (const s of p.steps) s.step.run(k, rows, s.ins, s.out);
+}

@@ -1,0 +1,67 @@
+// linear: y = x W^T + b (PyTorch nn.Linear), on a vector [in] -> [out]. Weights are packed at
+// load into the GEMM's panels of 8 output columns (assembly/gemm.ts); a following batch_norm is
+// folded into W and b, a following relu / leaky_relu into the GEMM's store.
+
+import type { TensorInfo } from "../safetensors";
+import { LIMITS } from "../limits";
+import { showShape } from "../shape";
+import type { LayerBase, OpDef } from "./types";
+
+export interface LinearLayer extends LayerBase {
+  readonly type: "linear";
+  readonly weight: TensorInfo;
+  readonly bias: TensorInfo | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+const NR = 8; // output columns per packed panel (assembly/gemm.ts)
+
+export const linear: OpDef<LinearLayer> = {
+  types: ["linear"],
+  version: 1,
+  fuses: { batchNorm: true, activation: true },
+  parse(r, input) {
+    if (input.length !== 1) {
+      r.fail("E_ARCHITECTURE", `${r.at}: linear needs a vector input [N], but its input is ${showShape(input)}; put a {"type": "flatten"} before it`);
+    }
+    const width = input[0]!;
+    const shape = r.tensorShape("weight");
+    if (shape !== null && shape.length !== 2) {
+      r.fail("E_TENSOR_SHAPE", `tensor ${r.raw.weight as string} has shape ${JSON.stringify(shape)} but ${r.at} needs a 2-D weight [out, ${width}]`);
+    }
+    const out = shape?.[0] ?? 1;
+    if (shape !== null && (out < 1 || out > LIMITS.maxWidth)) r.fail("E_LIMIT", `tensor ${r.raw.weight as string}: ${out} outputs; between 1 and ${LIMITS.maxWidth} are supported`);
+    const weight = r.tensor("weight", [out, width], false, ` (its input is ${width} values wide)`)!;
+    const bias = r.tensor("bias", [out], true);
+    return { type: "linear", at: r.at, input, output: [out], weight, bias, inFeatures: width, outFeatures: out };
+  },
+  parameters: (l) => l.outFeatures * (l.inFeatures + (l.bias === null ? 0 : 1)),
+  tensors: (l) => (l.bias === null ? [l.weight.name] : [l.weight.name, l.bias.name]),
+  describe: (l) => `linear ${l.inFeatures}->${l.outFeatures}${l.bias === null ? " (no bias)" : ""}`,
+  compile(layer, c, input, fused) {
+    const { k, arena } = c;
+    const N = layer.outFeatures, K = layer.inFeatures, padded = Math.ceil(N / NR) * NR;
+    // the Model's copy: packed (ceil(N/8), K, 8) and the bias padded to ceil(N/8)*8
+    const packed = arena.allocF32(padded * K), bias = arena.allocF32(padded);
+    const b = new Float32Array(padded);
+    if (layer.bias !== null) b.set(c.tensorF32(layer.bias.name));
+    const staged = c.stageF32(layer.weight.name); // (N, K) row-major, past the arena top
+    if (fused.affine !== null) {
+      const { scale, shift } = fused.affine, w = arena.heapF32(), at = staged >>> 2;
+      for (let o = 0; o < N; o++) {
+        const s = scale[o]!;
+        for (let i = at + o * K, end = i + K; i < end; i++) w[i] = w[i]! * s;
+        b[o] = b[o]! * s + shift[o]!;
+      }
+    }
+    k.f32_pack_weights_nr8(staged, packed, N, K);
+    arena.heapF32().set(b, bias >>> 2);
+    return c.step({
+      name: `${layer.at} linear`, inputs: [input], shape: layer.output,
+      run(k, rows, [x], y) {
+        k.f32_gemm_bias_act(x!, rows, K, packed, bias, N, y, fused.act, fused.slope);
+      },
+    });
+  },
+};
