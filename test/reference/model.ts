@@ -9,6 +9,9 @@ import { applyActivation, type ActivationLayer, type Numbers } from "./activatio
 import { kl, logDiagNormal, logStdNormal, logSumExp, reparameterise } from "./gaussian";
 import { likelihoodMean, likelihoodParamCount, logLikelihood, type Likelihood } from "./likelihoods";
 import { linear } from "./linear";
+import { runLayers } from "./ops";
+import { parseModel } from "../../sdk/format";
+import { f16BitsToF32 } from "../helpers/safetensors";
 
 export interface LinearLayer {
   type: "linear";
@@ -69,10 +72,38 @@ export class ReferenceVae {
   readonly J: number;
   /** decoder outputs per row */
   readonly P: number;
-  private readonly encoder: ResolvedLayer[];
-  private readonly decoder: ResolvedLayer[];
+  private readonly encodeNet: (x: Numbers, rows: number) => Float64Array;
+  private readonly decodeNet: (z: Numbers, rows: number) => Float64Array;
 
-  constructor(arch: VaeArch, tensors: TensorMap) {
+  /**
+   * Any model file (versions 1 and 2): its structure and geometry as the SDK parses them, every
+   * layer computed by the float64 reference of its type (./ops.ts).
+   */
+  static fromFile(bytes: Uint8Array): ReferenceVae {
+    const parsed = parseModel(bytes);
+    const cache = new Map<string, Float64Array>();
+    const tensor = (name: string): Float64Array => {
+      let t = cache.get(name);
+      if (t === undefined) {
+        const info = parsed.tensors.get(name)!;
+        const raw = bytes.slice(info.begin, info.end);
+        t = info.dtype === "F16"
+          ? Float64Array.from(new Uint16Array(raw.buffer), (h) => f16BitsToF32(h))
+          : Float64Array.from(new Float32Array(raw.buffer));
+        cache.set(name, t);
+      }
+      return t;
+    };
+    const a = parsed.architecture;
+    const json = JSON.parse(parsed.metadata["edgevae"]!) as VaeArch;
+    return new ReferenceVae(json, {}, {
+      encode: (x, rows) => runLayers(a.encoder, Float64Array.from(x), rows, tensor),
+      decode: (z, rows) => runLayers(a.decoder, Float64Array.from(z), rows, tensor),
+    });
+  }
+
+  constructor(arch: VaeArch, tensors: TensorMap,
+              nets?: { encode: (x: Numbers, rows: number) => Float64Array; decode: (z: Numbers, rows: number) => Float64Array }) {
     this.arch = arch;
     this.D = arch.input_shape.reduce((a, b) => a * b, 1);
     this.J = arch.latent_dim;
@@ -82,14 +113,21 @@ export class ReferenceVae {
     }
     // The tensors carry no shapes here, so each linear layer's out width is
     // weight.length / in, with `in` carried along from the previous linear.
-    this.encoder = resolveStack("encoder", arch.encoder, tensors, this.D, 2 * this.J);
-    this.decoder = resolveStack("decoder", arch.decoder, tensors, this.J, this.P);
+    if (nets !== undefined) {
+      this.encodeNet = nets.encode;
+      this.decodeNet = nets.decode;
+    } else {
+      const encoder = resolveStack("encoder", arch.encoder, tensors, this.D, 2 * this.J);
+      const decoder = resolveStack("decoder", arch.decoder, tensors, this.J, this.P);
+      this.encodeNet = (x, rows) => runStack(encoder, x, rows, this.D);
+      this.decodeNet = (z, rows) => runStack(decoder, z, rows, this.J);
+    }
   }
 
   /** x: [batch, D] -> mean, logvar: [batch, J] each (the encoder output split [mean | logvar]). */
   encode(x: Numbers, batch: number): Posterior {
     const { J } = this;
-    const h = runStack(this.encoder, x, batch, this.D);
+    const h = this.encodeNet(x, batch);
     const mean = new Float64Array(batch * J);
     const logvar = new Float64Array(batch * J);
     for (let b = 0; b < batch; b++) {
@@ -103,7 +141,7 @@ export class ReferenceVae {
 
   /** z: [rows, J] -> the likelihood's parameters: [rows, P]. */
   decodeParams(z: Numbers, rows: number): Float64Array {
-    return runStack(this.decoder, z, rows, this.J);
+    return this.decodeNet(z, rows);
   }
 
   /** z: [rows, J] -> E[x|z]: [rows, D]. */
