@@ -5,6 +5,9 @@ import { describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { Vae } from "../sdk/vae";
 import { train, Trainer, mlpArchitecture, parseData, splitData, densityGrid, circleData } from "../sdk/train/index";
+import type { TrainLayer } from "../sdk/train/trainer";
+import { ArgumentError } from "../sdk/errors";
+import { OPS } from "../sdk/ops/index";
 import { expectClose } from "./helpers/close";
 
 describe("train() on the circle", () => {
@@ -81,5 +84,40 @@ describe("user data and architectures", () => {
     expect(r.trainer.arch.likelihood.type).toBe("bernoulli");
     expect(r.heldOut.rows).toBe(30);
     expect(r.log[r.log.length - 1]!.heldOutElbo).toBeGreaterThan(r.log[0]!.heldOutElbo);
+  });
+});
+
+describe("the trainer and the op registry", () => {
+  // Every layer type the trainer accepts is one the registry has a backward pass for; a model
+  // using each of them trains, exports, and loads through Vae.load with the trainer's numbers.
+  const trainable = [...OPS.entries()].filter(([, def]) => def.train !== undefined).map(([type]) => type);
+
+  it("trains only registry types with a backward pass (linear and the 8 activations)", () => {
+    expect(trainable.sort()).toEqual(["elu", "gelu", "leaky_relu", "linear", "relu", "sigmoid", "silu", "softplus", "tanh"]);
+  });
+
+  it.each(trainable.filter((t) => t !== "linear"))("trains, exports and reloads a model with %s", async (type) => {
+    const layer = { type } as TrainLayer;
+    const arch = mlpArchitecture({ inputSize: 5, hidden: [7], latentDim: 2, activation: layer, likelihood: { type: "gaussian", sigma: 0.5 } });
+    const trainer = await Trainer.create(arch, { seed: 1, maxBatch: 8 });
+    const x = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
+    for (let s = 0; s < 3; s++) trainer.step(x, 0, 8);
+    const vae = await Vae.load(trainer.exportModel());
+    expect(vae.info.encoder.some((l) => l.startsWith(type))).toBe(true);
+    const eps = new Float32Array(8 * 2).map((_, i) => Math.cos(i));
+    expect(vae.elbo(x, { eps }).elbo).toEqual(trainer.evaluate(x, { eps }).perItem);
+  });
+
+  it.each([
+    ["identity", /unknown layer type "identity"/],
+    ["conv2d", /conv2d/],
+    ["batch_norm", /batch_norm/],
+  ])("refuses a %s layer, which Vae.load or the backward passes do not support", async (type, message) => {
+    const arch = mlpArchitecture({ inputSize: 3, hidden: [4], latentDim: 1, likelihood: { type: "bernoulli" } });
+    arch.encoder.splice(1, 0, { type } as unknown as TrainLayer);
+    const err = await Trainer.create(arch).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ArgumentError);
+    expect((err as ArgumentError).code).toBe("E_ARGUMENT");
+    expect((err as Error).message).toMatch(message);
   });
 });

@@ -42,4 +42,16 @@ export const activation: OpDef<ActivationLayer> = {
       },
     });
   },
+  train: {
+    forward(k, l, _s, rows, x, y) {
+      const n = rows * l.input.reduce((a, b) => a * b, 1);
+      k.f32_copy(x, y, n);
+      k.f32_activation(ACT[l.type], y, n, l.param);
+    },
+    backward(k, l, _s, rows, x, dy) {
+      const n = rows * l.input.reduce((a, b) => a * b, 1);
+      k.f32_activation_backward(ACT[l.type], x, dy, dy, n, l.param);
+      return dy;
+    },
+  },
 };

@@ -64,4 +64,14 @@ export const linear: OpDef<LinearLayer> = {
       },
     });
   },
+  train: {
+    forward(k, l, s, rows, x, y) {
+      k.f32_gemm_bias_act(x, rows, l.inFeatures, s.packed, s.pbias, l.outFeatures, y, 0, 0);
+    },
+    backward(k, l, s, rows, x, dy, spare) {
+      k.f32_linear_backward_params(dy, rows, l.outFeatures, x, l.inFeatures, s.gw, s.gb);
+      if (spare !== 0) k.f32_linear_backward_input(dy, rows, l.outFeatures, s.w, l.inFeatures, spare);
+      return spare;
+    },
+  },
 };

@@ -7,7 +7,7 @@
 // bundle; the compiler checks that it covers every type).
 
 import type { ErrorCode } from "../errors";
-import type { Kernels } from "../kernels";
+import type { Kernels, TrainKernels } from "../kernels";
 import type { Arena } from "../memory";
 import type { TensorInfo } from "../safetensors";
 import type { Shape } from "../shape";
@@ -95,6 +95,29 @@ export interface OpDef<L extends LayerBase = LayerBase> {
   describe(layer: L): string;
   /** Packs its weights into the Model and appends its steps; returns the output value. */
   compile(layer: L, c: Compiler, input: ValueId, fused: Fused): ValueId;
+  /** The trainer's forward and backward passes (sdk/train/trainer.ts); a type without them cannot be trained. */
+  readonly train?: TrainDef<L>;
+}
+
+/** Where the trainer keeps a layer's parameters (byte offsets; 0 when the layer has none). */
+export interface TrainSlots {
+  /** W (N, K) row-major as PyTorch, and b (N). */
+  readonly w: number; readonly b: number;
+  /** The inference GEMM's packed copies of W and b, refreshed after every optimiser step. */
+  readonly packed: number; readonly pbias: number;
+  /** d loss / d W and d loss / d b, accumulated by backward. */
+  readonly gw: number; readonly gb: number;
+}
+
+export interface TrainDef<L extends LayerBase> {
+  /** y = layer(x) over `rows` rows, on the inference kernels (so an exported model reproduces exactly). */
+  forward(k: TrainKernels, layer: L, s: TrainSlots, rows: number, x: number, y: number): void;
+  /**
+   * From dy = d loss / d y (rows, out) and the layer's input x: accumulates the parameter
+   * gradients and returns where d loss / d x is: dy itself (elementwise layers, in place), or
+   * `spare`; `spare` = 0 means d loss / d x is not wanted (the network's first layer).
+   */
+  backward(k: TrainKernels, layer: L, s: TrainSlots, rows: number, x: number, dy: number, spare: number): number;
 }
 
 /** Thrown for a bad layer: a FormatError made by sdk/format.ts from this. */

@@ -6,7 +6,12 @@
 // inference GEMM and activation kernels, so an exported model reproduces exactly through
 // Vae. Backward passes and Adam are in assembly/train/*.ts. No DOM or Node APIs here.
 
-import { ACT, type TrainKernels } from "../kernels";
+import type { TrainKernels } from "../kernels";
+import { FormatError } from "../errors";
+import { parseArchitecture } from "../format";
+import { OPS, type Layer } from "../ops/index";
+import type { TrainDef, TrainSlots } from "../ops/types";
+import type { TensorInfo } from "../safetensors";
 import { Arena } from "../memory";
 import { compileWasm, defaultModule, type WasmSource } from "../runtime";
 import { ArgumentError, RuntimeError } from "../errors";
@@ -82,9 +87,15 @@ export interface EvalResult { elbo: number; recon: number; kl: number; perItem: 
 /** A parameter tensor: its file name, PyTorch-layout shape, and place in the parameter buffer. */
 export interface ParamInfo { readonly name: string; readonly shape: readonly number[]; readonly offset: number; readonly size: number }
 
-type Op =
-  | { kind: "linear"; K: number; N: number; w: ParamInfo; b: ParamInfo | null; packed: number; pbias: number; index: number }
-  | { kind: "act"; code: number; param: number; width: number; layer: TrainLayer };
+/** A layer being trained: its registry entry's forward and backward passes over its parameter slots. */
+interface Op {
+  readonly train: TrainDef<Layer>;
+  readonly layer: Layer;
+  readonly slots: TrainSlots;
+  /** Its parameter tensors (linear layers), else null. */
+  readonly w: ParamInfo | null; readonly b: ParamInfo | null;
+  readonly K: number; readonly N: number;
+}
 
 interface Net { ops: Op[]; widths: number[]; vals: number[] } // vals[i]: input of op i (rows, widths[i]); vals[n]: output
 
@@ -161,6 +172,7 @@ export class Trainer {
     });
     this.params = params;
     this.total = total;
+    const parsed = parseTrainable(this.architectureJson(), params);
     this.parameterCount = params.reduce((n, p) => n + p.size, 0);
 
     const arena = new Arena(k.memory, k.heap_base(), 2 ** 32 - 65536);
@@ -168,28 +180,28 @@ export class Trainer {
     this.p = arena.allocF32(total); this.g = arena.allocF32(total);
     this.m = arena.allocF32(total); this.v = arena.allocF32(total);
     const maxW = Math.max(D, this.paramSize, 2 * J, ...[...arch.encoder, ...arch.decoder].map((l) => (l.type === "linear" ? l.out : 0)));
-    const build = (entries: typeof tables[0], rows: number, input: number | null): Net => {
+    const build = (entries: typeof tables[0], layers: readonly Layer[], rows: number, input: number | null): Net => {
       const ops: Op[] = [], widths: number[] = [], vals: number[] = [];
       vals.push(input ?? arena.allocF32(rows * entries[0]!.K));
       widths.push(entries[0]!.K);
       entries.forEach((e, index) => {
-        if (e.layer.type === "linear") {
-          const panels = Math.ceil(e.N / NR);
-          ops.push({ kind: "linear", K: e.K, N: e.N, w: e.w!, b: e.b ?? null, index,
-                     packed: arena.allocF32(panels * NR * e.K), pbias: arena.allocF32(panels * NR) });
-        } else {
-          const l = e.layer;
-          const param = l.type === "leaky_relu" ? (l.negative_slope ?? 0.01) : l.type === "elu" ? (l.alpha ?? 1) : 0;
-          ops.push({ kind: "act", code: ACT[l.type], param, width: e.N, layer: l });
-        }
+        const layer = layers[index]!;
+        const w = e.w ?? null, b = e.b ?? null;
+        const panels = Math.ceil(e.N / NR);
+        const slots: TrainSlots = w === null ? { w: 0, b: 0, packed: 0, pbias: 0, gw: 0, gb: 0 } : {
+          w: this.p + w.offset * 4, b: b === null ? 0 : this.p + b.offset * 4,
+          packed: arena.allocF32(panels * NR * e.K), pbias: arena.allocF32(panels * NR),
+          gw: this.g + w.offset * 4, gb: b === null ? 0 : this.g + b.offset * 4,
+        };
+        ops.push({ train: OPS.get(layer.type)!.train!, layer, slots, w, b, K: e.K, N: e.N });
         widths.push(e.N);
         vals.push(arena.allocF32(rows * e.N));
       });
       return { ops, widths, vals };
     };
     this.x = arena.allocF32(B * D);
-    this.enc = build(tables[0]!, B, this.x);
-    this.dec = build(tables[1]!, R, null);
+    this.enc = build(tables[0]!, parsed.encoder, B, this.x);
+    this.dec = build(tables[1]!, parsed.decoder, R, null);
     this.eps = arena.allocF32(R * J);
     this.dParams = arena.allocF32(R * this.paramSize);
     this.rowVals = arena.allocF32(R);
@@ -227,9 +239,9 @@ export class Trainer {
     for (const net of [this.enc, this.dec]) {
       for (let i = 0; i < net.ops.length; i++) {
         const op = net.ops[i]!;
-        if (op.kind !== "linear") continue;
-        const next = net.ops[i + 1];
-        const reluLike = next?.kind === "act" && (next.layer.type === "relu" || next.layer.type === "leaky_relu" || next.layer.type === "elu");
+        if (op.w === null) continue;
+        const next = net.ops[i + 1]?.layer.type;
+        const reluLike = next === "relu" || next === "leaky_relu" || next === "elu";
         const std = Math.sqrt((reluLike ? 2 : 1) / op.K);
         const ptr = this.p + op.w.offset * 4;
         k.rng_normal_fill(ptr, op.w.size, this.seed, STREAM.init, index, this.scratch);
@@ -245,9 +257,9 @@ export class Trainer {
     const k = this.k;
     for (const net of [this.enc, this.dec]) {
       for (const op of net.ops) {
-        if (op.kind !== "linear") continue;
-        k.f32_pack_weights_nr8(this.p + op.w.offset * 4, op.packed, op.N, op.K);
-        const heap = this.heap(), pb = op.pbias >>> 2;
+        if (op.w === null) continue;
+        k.f32_pack_weights_nr8(op.slots.w, op.slots.packed, op.N, op.K);
+        const heap = this.heap(), pb = op.slots.pbias >>> 2;
         heap.fill(0, pb, pb + Math.ceil(op.N / NR) * NR);
         if (op.b !== null) heap.copyWithin(pb, (this.p >>> 2) + op.b.offset, (this.p >>> 2) + op.b.offset + op.N);
       }
@@ -285,33 +297,18 @@ export class Trainer {
   // ---- forward and backward ----------------------------------------------------------------
 
   private forward(net: Net, rows: number): void {
-    const k = this.k;
     for (let i = 0; i < net.ops.length; i++) {
-      const op = net.ops[i]!, src = net.vals[i]!, dst = net.vals[i + 1]!;
-      if (op.kind === "linear") {
-        k.f32_gemm_bias_act(src, rows, op.K, op.packed, op.pbias, op.N, dst, 0, 0);
-      } else {
-        k.f32_copy(src, dst, rows * op.width);
-        k.f32_activation(op.code, dst, rows * op.width, op.param);
-      }
+      const op = net.ops[i]!;
+      op.train.forward(this.k, op.layer, op.slots, rows, net.vals[i]!, net.vals[i + 1]!);
     }
   }
 
   /** Backpropagates d loss / d output (at `g`) through net; returns the pointer of d loss / d input (or 0). */
   private backward(net: Net, rows: number, g: number, needInput: boolean): number {
-    const k = this.k;
     for (let i = net.ops.length - 1; i >= 0; i--) {
       const op = net.ops[i]!;
-      if (op.kind === "linear") {
-        k.f32_linear_backward_params(g, rows, op.N, net.vals[i]!, op.K, this.g + op.w.offset * 4,
-                                     op.b === null ? 0 : this.g + op.b.offset * 4);
-        if (i === 0 && !needInput) return 0;
-        const next = g === this.gA ? this.gB : this.gA;
-        k.f32_linear_backward_input(g, rows, op.N, this.p + op.w.offset * 4, op.K, next);
-        g = next;
-      } else {
-        k.f32_activation_backward(op.code, net.vals[i]!, g, g, rows * op.width, op.param);
-      }
+      const spare = i === 0 && !needInput ? 0 : g === this.gA ? this.gB : this.gA;
+      g = op.train.backward(this.k, op.layer, op.slots, rows, net.vals[i]!, g, spare);
     }
     return g;
   }
@@ -454,7 +451,6 @@ function validate(arch: TrainArchitecture, D: number, J: number, P: number): voi
     const linears = layers.filter((l) => l.type === "linear") as { out: number }[];
     if (linears.length === 0) bad(`${which} needs at least one linear layer`);
     for (const l of linears) if (!Number.isInteger(l.out) || l.out < 1) bad(`${which}: linear out must be a positive integer, got ${l.out}`);
-    for (const l of layers) if (l.type !== "linear" && !(l.type in ACT)) bad(`${which}: unknown layer type ${JSON.stringify(l.type)}`);
     const last = layers[layers.length - 1]!;
     const want = which === "encoder" ? 2 * J : P;
     if (last.type !== "linear" || last.out !== want) {
@@ -462,4 +458,27 @@ function validate(arch: TrainArchitecture, D: number, J: number, P: number): voi
     }
   }
   if (arch.likelihood.type === "gaussian" && !(arch.likelihood.sigma > 0)) bad(`gaussian sigma must be > 0`);
+}
+
+/**
+ * Reads the trainer's architecture as the model file it will export (with its parameter
+ * shapes), through the same parser as Vae.load, so the trainer accepts nothing that Vae.load
+ * would refuse, and requires every layer type to have a backward pass in the op registry.
+ */
+function parseTrainable(json: Record<string, unknown>, params: readonly ParamInfo[]): { encoder: readonly Layer[]; decoder: readonly Layer[] } {
+  const tensors = new Map<string, TensorInfo>(params.map((p) => [p.name, { name: p.name, dtype: "F32", shape: p.shape, begin: 0, end: 0 }]));
+  let arch;
+  try {
+    arch = parseArchitecture(json, tensors);
+  } catch (err) {
+    if (err instanceof FormatError) throw new ArgumentError("E_ARGUMENT", `train architecture: ${err.message}`);
+    throw err;
+  }
+  for (const layer of [...arch.encoder, ...arch.decoder]) {
+    if (OPS.get(layer.type)!.train === undefined) {
+      const trainable = [...OPS.entries()].filter(([, def]) => def.train !== undefined).map(([t]) => t);
+      throw new ArgumentError("E_ARGUMENT", `train architecture: ${layer.at} is a ${layer.type} layer, which the trainer cannot train yet (it trains ${trainable.join(", ")})`);
+    }
+  }
+  return arch;
 }
