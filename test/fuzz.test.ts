@@ -14,6 +14,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { EdgeVaeError, Vae, type ErrorCode } from "../sdk/index";
 import { buildModel, mutableHeader, writeSafetensors, type ModelSpec } from "./helpers/safetensors";
+import { buildV2, type LayerSpec2, type V2Spec } from "./helpers/v2";
 
 const SCALE = Number(process.env.EDGEVAE_FUZZ_RUNS ?? 1);
 const SEED = process.env.EDGEVAE_FUZZ_SEED === undefined ? undefined : Number(process.env.EDGEVAE_FUZZ_SEED);
@@ -41,10 +42,26 @@ const seedFiles = SEEDS.map((spec) => buildModel(spec).bytes);
     { edgevae: JSON.stringify(built.arch), note: "trained for a test" }));
 }
 
+// version 2 seeds: a conv image model with a residual, norms and a spatial latent; a 1-D one (F16)
+seedFiles.push(buildV2({
+  inputShape: [2, 5, 4], latentDim: 4, latentShape: [1, 2, 2],
+  encoder: [{ type: "conv2d", out: 3, kernel: [2, 2], stride: [2, 2], padding: [0, 0, 1, 0] }, { type: "relu" },
+    { type: "residual", body: [{ type: "conv2d", out: 3, kernel: [1, 1] }, { type: "group_norm", num_groups: 3 }] },
+    { type: "conv2d", out: 2, kernel: [2, 1], padding: [0, 0] }],
+  decoder: [{ type: "conv_transpose2d", out: 3, kernel: [3, 2], stride: [2, 2], padding: [0, 0] }, { type: "batch_norm" }, { type: "elu" },
+    { type: "flatten" }, { type: "linear", out: 40 }],
+  likelihood: { type: "bernoulli" }, seed: 5,
+}).bytes, buildV2({
+  inputShape: [2, 6], latentDim: 2,
+  encoder: [{ type: "conv1d", out: 3, kernel: [3], padding: [1] }, { type: "upsample", scale_factor: [2] }, { type: "flatten" }, { type: "layer_norm" }, { type: "linear", out: 4 }],
+  decoder: [{ type: "linear", out: 6 }, { type: "reshape", shape: [2, 3] }, { type: "conv_transpose1d", out: 2, kernel: [2], stride: [2] }],
+  likelihood: { type: "gaussian", sigma: 0.5 }, dtype: "F16", seed: 6,
+}).bytes);
+
 const KNOWN_CODES = new Set<ErrorCode>([
   "E_FILE_TRUNCATED", "E_HEADER_SIZE", "E_HEADER_JSON", "E_TENSOR_ENTRY", "E_TENSOR_OFFSETS", "E_DTYPE",
   "E_NO_ARCHITECTURE", "E_ARCHITECTURE", "E_VERSION", "E_LAYER_TYPE", "E_LIKELIHOOD", "E_TENSOR_MISSING",
-  "E_TENSOR_SHAPE", "E_NONFINITE_WEIGHTS", "E_LIMIT", "E_DUPLICATE_KEY", "E_INPUT_TYPE", "E_INPUT_LENGTH",
+  "E_TENSOR_SHAPE", "E_NONFINITE_WEIGHTS", "E_LIMIT", "E_DUPLICATE_KEY", "E_TENSOR_VALUE", "E_INPUT_TYPE", "E_INPUT_LENGTH",
   "E_ARGUMENT", "E_NOISE_LENGTH", "E_INPUT_VALUE", "E_MEMORY", "E_NONFINITE_RESULT", "E_DISPOSED",
 ]);
 
@@ -106,14 +123,26 @@ const nasty: fc.Arbitrary<unknown> = fc.oneof(
   fc.jsonValue({ maxDepth: 3 }),
 );
 
-const LAYER_TYPES = ["linear", "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "conv2d", "__proto__"];
-const layer = fc.record({
-  type: fc.constantFrom(...LAYER_TYPES),
-  weight: fc.option(fc.oneof(fc.constantFrom("encoder.0.weight", "encoder.2.weight", "decoder.0.weight", "decoder.2.weight", "encoder.0.bias"), fc.string({ maxLength: 4 })), { nil: undefined }),
-  bias: fc.option(fc.oneof(fc.constant(null), fc.constantFrom("encoder.0.bias", "decoder.0.bias")), { nil: undefined }),
-  negative_slope: fc.option(nasty, { nil: undefined }),
-  alpha: fc.option(nasty, { nil: undefined }),
-}, { requiredKeys: ["type"] });
+const LAYER_TYPES = ["linear", "relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", "softplus", "conv2d", "conv1d",
+  "conv_transpose2d", "conv_transpose1d", "upsample", "flatten", "reshape", "batch_norm", "group_norm", "layer_norm", "residual", "maxpool2d", "__proto__"];
+const TENSOR_NAMES = ["encoder.0.weight", "encoder.2.weight", "decoder.0.weight", "decoder.2.weight", "encoder.0.bias",
+  "encoder.2.body.0.weight", "decoder.1.running_var", "decoder.1.running_mean", "encoder.2.body.1.weight"];
+const tensorName = fc.option(fc.oneof(fc.constant(null), fc.constantFrom(...TENSOR_NAMES), fc.string({ maxLength: 4 })), { nil: undefined });
+/** Per-axis lists a hostile writer would try: zeros, negatives, wrong lengths, huge values. */
+const axes = fc.option(fc.oneof(fc.array(fc.integer({ min: -1, max: 4 }), { minLength: 0, maxLength: 5 }), fc.constantFrom([2 ** 31, 1], [1e9, 1e9], [0.5, 1]), nasty), { nil: undefined });
+const layer: fc.Arbitrary<Record<string, unknown>> = fc.letrec((tie) => ({
+  layer: fc.record({
+    type: fc.constantFrom(...LAYER_TYPES),
+    weight: tensorName, bias: tensorName, running_mean: tensorName, running_var: tensorName,
+    negative_slope: fc.option(nasty, { nil: undefined }),
+    alpha: fc.option(nasty, { nil: undefined }),
+    stride: axes, padding: axes, dilation: axes, output_padding: axes, scale_factor: axes, shape: axes,
+    groups: fc.option(nasty, { nil: undefined }), num_groups: fc.option(nasty, { nil: undefined }), eps: fc.option(nasty, { nil: undefined }),
+    mode: fc.option(fc.constantFrom("nearest", "bilinear"), { nil: undefined }),
+    body: fc.option(fc.array(tie("layer"), { maxLength: 2 }), { nil: undefined, depthSize: "small" }),
+    shortcut: fc.option(fc.array(tie("layer"), { maxLength: 1 }), { nil: undefined, depthSize: "small" }),
+  }, { requiredKeys: ["type"] }),
+})).layer as fc.Arbitrary<Record<string, unknown>>;
 
 type Edit = (pairs: Pair[], rng: () => number) => Pair[] | string;
 
@@ -142,7 +171,7 @@ const headerEdit: fc.Arbitrary<Edit> = fc.oneof(
 
 /** Edits of the architecture JSON inside __metadata__["edgevae"]. */
 const archEdit: fc.Arbitrary<(arch: Record<string, any>) => Record<string, any> | string> = fc.oneof(
-  fc.tuple(fc.constantFrom("version", "input_shape", "latent_dim", "encoder", "decoder", "likelihood", "prior", "__proto__"), nasty)
+  fc.tuple(fc.constantFrom("version", "input_shape", "latent_dim", "latent_shape", "encoder", "decoder", "likelihood", "prior", "__proto__"), nasty)
     .map(([key, value]) => (a: Record<string, any>) => ({ ...a, [key]: value })),
   fc.tuple(fc.constantFrom("encoder", "decoder"), fc.nat(), fc.constantFrom("drop", "dup", "insert", "swap"), layer)
     .map(([net, i, op, l]) => (a: Record<string, any>) => {
@@ -283,6 +312,43 @@ describe("fuzz: valid files always load", () => {
     seed: fc.nat(),
     includePrior: fc.boolean(),
   });
+
+  // random version 2 conv architectures that are valid by construction: "same" convolutions
+  // (odd kernels, stride 1), norms, residuals, then flatten + linear; the decoder mirrors it
+  const sameConv = (c: number) => fc.record({
+    type: fc.constantFrom("conv2d", "conv_transpose2d"), k: fc.constantFrom(1, 3), groups: fc.constantFrom(...[1, c].filter((g, i, a) => a.indexOf(g) === i)),
+    bias: fc.boolean(),
+  }).map(({ type, k, groups, bias }): LayerSpec2 => ({ type, out: c, kernel: [k, k], padding: [(k - 1) / 2, (k - 1) / 2], groups, bias }));
+  const block = (c: number): fc.Arbitrary<LayerSpec2[]> => fc.oneof(
+    sameConv(c).map((l) => [l]),
+    fc.constantFrom(...ACTS).map((type) => [{ type }]),
+    fc.constant([{ type: "batch_norm" }]),
+    fc.constantFrom(1, c).map((g) => [{ type: "group_norm", num_groups: g }]),
+    fc.array(sameConv(c), { minLength: 1, maxLength: 2 }).map((body) => [{ type: "residual", body }]),
+  );
+  const convNet = (c: number) => fc.array(block(c), { maxLength: 3 }).map((bs) => bs.flat());
+  const v2spec: fc.Arbitrary<V2Spec> = fc.record({
+    c: fc.integer({ min: 1, max: 9 }), h: fc.integer({ min: 1, max: 6 }), w: fc.integer({ min: 1, max: 7 }), hidden: fc.integer({ min: 1, max: 5 }),
+    J: fc.integer({ min: 1, max: 4 }), seed: fc.nat(), learned: fc.boolean(), dtype: fc.constantFrom("F32" as const, "F16" as const),
+  }).chain(({ c, h, w, hidden, J, seed, learned, dtype }) => fc.tuple(convNet(hidden), convNet(hidden)).map(([e, d]): V2Spec => ({
+    inputShape: [c, h, w], latentDim: J, seed, dtype, scale: 0.8,
+    encoder: [{ type: "conv2d", out: hidden, kernel: [1, 1] }, ...e, { type: "flatten" }, { type: "linear", out: 2 * J }],
+    decoder: [{ type: "linear", out: hidden * h * w }, { type: "reshape", shape: [hidden, h, w] }, ...d, { type: "conv2d", out: learned ? 2 * c : c, kernel: [1, 1] }],
+    likelihood: learned ? { type: "gaussian_learned" } : { type: "bernoulli" },
+  })));
+
+  it("random valid version 2 architectures load and compute finite results", async () => {
+    await fc.assert(fc.asyncProperty(v2spec, fc.integer({ min: 1, max: 5 }), async (s, rows) => {
+      const vae = await Vae.load(buildV2(s).bytes, { maxBatchRows: rows });
+      try {
+        const x = X(vae);
+        expect(noNaN(vae.elbo(x, { seed: 1, samples: 2 }).elbo) && noNaN(vae.logLikelihood(x, { seed: 1, k: 3 }))).toBe(true);
+        expect(vae.decode(new Float32Array(vae.latentDim * 7)).length).toBe(7 * vae.inputSize);
+      } finally {
+        vae.dispose();
+      }
+    }), params(300));
+  }, TIMEOUT);
 
   it("random valid architectures load and compute finite results", async () => {
     await fc.assert(fc.asyncProperty(spec, fc.integer({ min: 1, max: 5 }), async (s, rows) => {
