@@ -9,6 +9,7 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { Vae } from "../sdk/index";
 import { buildModel, type ModelSpec } from "./helpers/safetensors";
+import { buildV2 } from "./helpers/v2";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc") as () => void;
@@ -145,5 +146,36 @@ describe("memory", () => {
     expect(vae.logLikelihood(x.subarray(0, 12), { seed: 8, k: 4 })).toEqual(lp.subarray(0, 3));
     expect(vae.sample(n, { seed: 1 }).length).toBe(4 * n);
     expect(internals(vae).arena.memoryBytes).toBe(bytes);
+  });
+});
+
+describe("memory: conv models under a Worker's 128 MB", () => {
+  // The DCGAN-style 64x64 RGB VAE of the benchmark: 4 stride-2 4x4 convs (3-32-64-128-256), a
+  // linear to [mean | logvar] of 128, and the mirror image with transposed convs.
+  const conv = (out: number) => [{ type: "conv2d", out, kernel: [4, 4], stride: [2, 2], padding: [1, 1] }, { type: "relu" }];
+  const deconv = (out: number) => [{ type: "conv_transpose2d", out, kernel: [4, 4], stride: [2, 2], padding: [1, 1] }, { type: "relu" }];
+  const dcgan = buildV2({
+    inputShape: [3, 64, 64], latentDim: 128,
+    encoder: [...conv(32), ...conv(64), ...conv(128), ...conv(256), { type: "flatten" }, { type: "linear", out: 256 }],
+    decoder: [{ type: "linear", out: 4096 }, { type: "relu" }, { type: "reshape", shape: [256, 4, 4] },
+      ...deconv(128), ...deconv(64), ...deconv(32), { type: "conv_transpose2d", out: 3, kernel: [4, 4], stride: [2, 2], padding: [1, 1] }],
+    likelihood: { type: "bernoulli" }, seed: 31,
+  }).bytes;
+
+  it("the 64x64 model runs within maxMemoryBytes = 128 MB, in chunks, with the same results as unbounded", async () => {
+    const small = await Vae.load(dcgan, { maxMemoryBytes: 128 * MB, simd: "baseline" });
+    const big = await Vae.load(dcgan, { maxBatchRows: 1024, simd: "baseline" });
+    console.log(`64x64 conv VAE: ${small.info.parameterCount} parameters, model ${(small.info.modelBytes / MB).toFixed(1)} MB; under 128 MB: ${small.info.maxBatchRows} rows, ${(small.info.memoryBytes / MB).toFixed(1)} MB; unbounded: ${big.info.maxBatchRows} rows, ${(big.info.memoryBytes / MB).toFixed(1)} MB`);
+    expect(small.info.memoryBytes).toBeLessThanOrEqual(128 * MB);
+    expect(small.info.maxBatchRows).toBeLessThan(big.info.maxBatchRows);
+    const n = 40, x = Float32Array.from({ length: n * small.inputSize }, (_, i) => (i * 7919 % 1000) / 1000);
+    const a = small.elbo(x, { seed: 4, samples: 3 }), b = big.elbo(x, { seed: 4, samples: 3 });
+    expect(a.elbo).toEqual(b.elbo);
+    expect(small.info.memoryBytes).toBe(internals(small).k!.memory.buffer.byteLength); // no growth during compute
+    small.dispose(); big.dispose();
+  }, 120_000);
+
+  it("a model that cannot fit at all is refused with E_MEMORY before computing", async () => {
+    await expect(Vae.load(dcgan, { maxMemoryBytes: 8 * MB })).rejects.toMatchObject({ code: "E_MEMORY" });
   });
 });
