@@ -322,7 +322,7 @@ describe("fuzz: valid files always load", () => {
   const block = (c: number): fc.Arbitrary<LayerSpec2[]> => fc.oneof(
     sameConv(c).map((l) => [l]),
     fc.constantFrom(...ACTS).map((type) => [{ type }]),
-    fc.constant([{ type: "batch_norm" }]),
+    fc.constant<LayerSpec2[]>([{ type: "batch_norm" }]),
     fc.constantFrom(1, c).map((g) => [{ type: "group_norm", num_groups: g }]),
     fc.array(sameConv(c), { minLength: 1, maxLength: 2 }).map((body) => [{ type: "residual", body }]),
   );

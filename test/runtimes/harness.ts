@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { expect } from "vitest";
 import { Vae } from "../../sdk/index";
 import { buildModel } from "../helpers/safetensors";
+import { buildV2 } from "../helpers/v2";
+import { V2_SPECS } from "../helpers/v2-models";
 import { expectClose } from "../helpers/close";
 // @ts-expect-error: plain JavaScript shared with the other runtimes
 import { conformance } from "./conformance.mjs";
@@ -37,7 +39,7 @@ export function mnistShapedModel(): Uint8Array {
 }
 
 let packCache: Record<string, string> | undefined;
-/** The conformance models as { name: base64 }: the shipped circle model, the PyTorch fixtures, an MNIST-shaped model. */
+/** The conformance models as { name: base64 }: the shipped circle model, the PyTorch fixtures, an MNIST-shaped model, the version 2 test models. */
 export function conformancePack(): Record<string, string> {
   if (packCache) return packCache;
   const files: Record<string, Uint8Array> = {
@@ -46,6 +48,8 @@ export function conformancePack(): Record<string, string> {
     gaussian_fixed_f16: readFileSync(join(ROOT, "test/fixtures/gaussian_fixed_f16.safetensors")),
     gaussian_learned: readFileSync(join(ROOT, "test/fixtures/gaussian_learned.safetensors")),
     mnist_shaped: mnistShapedModel(),
+    // version 2: convolutions, transposed convolutions, norms, residuals (bit-identical too)
+    ...Object.fromEntries(Object.entries(V2_SPECS).map(([name, spec]) => [`v2_${name}`, buildV2(spec).bytes])),
   };
   packCache = Object.fromEntries(Object.entries(files).map(([k, v]) => [k, Buffer.from(v).toString("base64")]));
   return packCache;
