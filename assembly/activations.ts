@@ -5,7 +5,7 @@
 import { loadPartial, storePartial } from "./simd";
 import { vexp, vexpm1, vsoftplus, vsigmoid, vtanh, verfc } from "./vmath";
 
-// Activation codes shared with sdk/plan.ts (keep in sync).
+// Activation codes shared with sdk/kernels.ts ACT (keep in sync).
 export const ACT_IDENTITY = 0;
 export const ACT_RELU = 1;
 export const ACT_LEAKY_RELU = 2;
