@@ -7,6 +7,8 @@
 // the other 8,000 are the training set. Pixels are the package's values, in [0, 1].
 import { createRequire } from "node:module";
 import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 
 const require = createRequire(import.meta.url);
 
@@ -38,4 +40,24 @@ export function mnistSplit() {
 
 export async function readDataFile(path, parseData) {
   return parseData(await readFile(path, "utf8"), path);
+}
+
+// Fashion-MNIST from Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist):
+// IDX files, 60,000 training and 10,000 test images of 28x28 bytes; pixels / 255 in [0, 1],
+// items [1, 28, 28] (channel-major = row-major here). The test set is the held-out set.
+export const FASHION_DIR = "/usr/share/datasets/fashion-mnist";
+
+export function fashionMnist(split = "t10k") {
+  let bytes;
+  try {
+    bytes = gunzipSync(readFileSync(`${FASHION_DIR}/${split}-images-idx3-ubyte.gz`));
+  } catch (err) {
+    throw new Error(`Fashion-MNIST is not installed (${err.message}); apt-get install dataset-fashion-mnist`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0) !== 0x803) throw new Error(`${split}-images-idx3-ubyte.gz is not an IDX image file`);
+  const rows = view.getUint32(4), h = view.getUint32(8), w = view.getUint32(12);
+  const values = new Float32Array(rows * h * w);
+  for (let i = 0; i < values.length; i++) values[i] = bytes[16 + i] / 255;
+  return { values, rows, width: h * w };
 }

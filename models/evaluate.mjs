@@ -2,18 +2,19 @@
 // Evaluates a model file on its held-out set through the inference SDK (Vae):
 //   npm run evaluate -- --model models/circle.safetensors --data circle [--k 1024] [--samples 1] [--seed 0]
 //   npm run evaluate -- --model models/mnist.safetensors --data mnist [--k 1000] [--items N]
+//   npm run evaluate -- --model models/fashion-conv.safetensors --data fashion [--k 1000]  (the 10,000 test images)
 // Prints, and writes beside the model as NAME.eval.json: the mean held-out ELBO, the mean
 // importance-weighted log p(x) with k samples, and for 2-D models with latent <= 2 the
 // z-grid quadrature log p(x) and the density at the origin vs on the ring.
 import { readFile, writeFile } from "node:fs/promises";
 import { Vae } from "../dist/index.js";
 import { circleData, circleLogDensity, mixtureDensity, parseData, splitData } from "../dist/train.js";
-import { mnistSplit, readDataFile } from "./datasets.mjs";
+import { fashionMnist, mnistSplit, readDataFile } from "./datasets.mjs";
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, "")] = process.argv[i + 1];
 if (!args.model || !args.data) {
-  console.error("usage: npm run evaluate -- --model FILE --data circle|mnist|FILE [--k 1024] [--samples 1] [--seed 0] [--items N]");
+  console.error("usage: npm run evaluate -- --model FILE --data circle|mnist|fashion|FILE [--k 1024] [--samples 1] [--seed 0] [--items N]");
   process.exit(1);
 }
 const seed = Number(args.seed ?? 0);
@@ -21,10 +22,11 @@ const vae = await Vae.load(await readFile(args.model), { maxBatchRows: 4096 });
 let x;
 if (args.data === "circle") x = circleData(2000, 0, 1).values;
 else if (args.data === "mnist") x = mnistSplit().heldOut.values;
+else if (args.data === "fashion") x = fashionMnist("t10k").values;
 else x = splitData(await readDataFile(args.data, parseData), Number(args["held-out"] ?? 0.1), 0).heldOut.values;
 if (args.items) x = x.subarray(0, Number(args.items) * vae.inputSize);
 const n = x.length / vae.inputSize;
-const k = Number(args.k ?? (args.data === "mnist" ? 1000 : 1024));
+const k = Number(args.k ?? (args.data === "circle" ? 1024 : 1000));
 const S = Number(args.samples ?? 1);
 const mean = (a) => a.reduce((s, v) => s + v, 0) / a.length;
 const out = { model: args.model, data: args.data, items: n, seed, command: `npm run evaluate -- ${process.argv.slice(2).join(" ")}` };
