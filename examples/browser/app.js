@@ -1,6 +1,8 @@
 // The browser example: samples, a latent walk, a drawing pad scored live by ELBO and log p(x),
-// and the circle model's density heat map. Uses whatever models the server lists at /models/:
-// an MNIST-like model (784 values per item, e.g. models/mnist.safetensors) and a 2-D model
+// the Fashion-MNIST conv VAE's samples and reconstructions, and the circle model's density heat
+// map. Uses whatever models the server lists at /models/: an MNIST-like model (784 values per
+// item, e.g. models/mnist.safetensors), a Fashion-MNIST model (models/fashion-conv.safetensors,
+// with the test images of models/fashion-test16.json) and a 2-D model
 // (models/circle-pytorch.safetensors). ?simd=baseline forces the baseline build (bit-identical
 // to every other runtime); the default picks relaxed SIMD where the browser has it.
 import { Vae, hasRelaxedSimd } from "edgevae";
@@ -121,6 +123,33 @@ function setupImageModel(vae) {
   }
 }
 
+// ---- Fashion-MNIST: a convolutional VAE --------------------------------------------------------
+async function setupFashion(vae, name) {
+  const D = vae.inputSize, side = Math.round(Math.sqrt(D));
+  const r = await fetch("/models/fashion-test16.json");
+  if (!r.ok) throw new Error(`GET /models/fashion-test16.json: HTTP ${r.status}`);
+  const test = await r.json();
+  const images = Float32Array.from(test.x.flat()).subarray(0, 8 * D);
+  const grid = $("fashion-grid"), pairs = $("fashion-recon");
+  const tiles = Array.from({ length: 16 }, () => grid.appendChild(document.createElement("canvas")));
+  const shown = Array.from({ length: 8 }, () => pairs.appendChild(document.createElement("canvas")));
+  const rebuilt = Array.from({ length: 8 }, () => pairs.appendChild(document.createElement("canvas")));
+  const t0 = performance.now();
+  const samples = vae.sample(16, { seed: 3 });
+  const recon = vae.reconstruct(images, { useMean: true });
+  const { elbo } = vae.elbo(images, { samples: 4, seed: 1 });
+  const ms = performance.now() - t0;
+  tiles.forEach((c, i) => drawItem(c, samples, i * D, side));
+  shown.forEach((c, i) => drawItem(c, images, i * D, side));
+  rebuilt.forEach((c, i) => drawItem(c, recon, i * D, side));
+  const mean = elbo.reduce((a, v) => a + v, 0) / elbo.length;
+  $("fashion-note").textContent = `${name}: ${vae.info.encoder.filter((l) => l.startsWith("conv")).length} conv + ` +
+    `${vae.info.decoder.filter((l) => l.startsWith("conv")).length} transposed-conv layers, ${vae.info.parameterCount.toLocaleString("en")} parameters. ` +
+    `16 samples, 8 reconstructions and their ELBO (mean ${mean.toFixed(1)} nats) took ${ms.toFixed(0)} ms here.`;
+  demo.fashionModel = name;
+  demo.fashionElbo = Array.from(elbo);
+}
+
 // ---- the circle's density -----------------------------------------------------------------
 const STOPS = [[13, 8, 135], [126, 3, 168], [204, 71, 120], [248, 149, 64], [240, 249, 33]]; // plasma
 function colour(t) {
@@ -177,6 +206,14 @@ async function main() {
     for (const id of ["samples-section", "interp-section", "draw-section"]) {
       missing(id, "No MNIST model in <code>models/</code> yet: train one (<code>npm run train</code>, models/README) and reload.");
     }
+  }
+  const fashion = ["fashion-conv.safetensors", "fashion-mlp.safetensors"].find((n) => list.includes(n));
+  if (fashion) {
+    const vae = await loadModel(fashion);
+    builds.push(`${fashion}: ${vae.info.simd} SIMD`);
+    await setupFashion(vae, fashion);
+  } else {
+    missing("fashion-section", "No Fashion-MNIST model in <code>models/</code> (models/fashion-conv.safetensors).");
   }
   const circle = ["circle-pytorch.safetensors", "circle.safetensors"].find((n) => list.includes(n));
   if (circle) {

@@ -141,6 +141,20 @@ describe.skipIf(!hasChromium && !inCI)("Chromium (Debian /usr/bin/chromium, play
     circle.dispose();
   });
 
+  it("the Fashion-MNIST conv VAE's samples and reconstructions are drawn, with Node's ELBO", async () => {
+    const name = ["fashion-conv.safetensors", "fashion-mlp.safetensors"].find((n) => existsSync(join(modelsDir, n)));
+    const demo = await page.evaluate(() => (window as unknown as { edgevaeDemo: { fashionModel?: string; fashionElbo?: number[] } }).edgevaeDemo);
+    if (name === undefined) { expect(demo.fashionModel).toBeUndefined(); return; }
+    expect(demo.fashionModel).toBe(name);
+    expect(await page.locator("#fashion-grid canvas").count()).toBe(16);
+    expect(await page.locator("#fashion-recon canvas").count()).toBe(16);
+    const test = JSON.parse(readFileSync(join(modelsDir, "fashion-test16.json"), "utf8")) as { x: number[][] };
+    const vae = await Vae.load(readFileSync(join(modelsDir, name)), { simd: "baseline" });
+    const images = Float32Array.from(test.x.flat()).subarray(0, 8 * vae.inputSize);
+    expect(demo.fashionElbo).toEqual(Array.from(vae.elbo(images, { samples: 4, seed: 1 }).elbo));
+    vae.dispose();
+  });
+
   it("a wasm URL that is not there gives E_WASM_LOAD naming the URL", async () => {
     const err = await page.evaluate(`(async () => {
       const { Vae } = await import("edgevae");
