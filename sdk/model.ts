@@ -10,7 +10,7 @@ import { FormatError } from "./errors";
 import type { Architecture } from "./format";
 import type { Kernels } from "./kernels";
 import type { Arena } from "./memory";
-import { bindProgram, compileNetwork, type BoundProgram, type Program, type TensorSource } from "./network";
+import { bindProgram, compileModel, type BoundProgram, type Program, type TensorSource } from "./network";
 import type { TensorInfo } from "./safetensors";
 
 export interface Model {
@@ -23,39 +23,48 @@ export interface Model {
 
 /**
  * Compiles both networks, packing their weights into `arena`. `bytes` is the whole model file
- * (tensor offsets are absolute). Each tensor is staged just past the arena's top (copied raw,
- * F16 widened, checked finite), where the next allocations land anyway: loading touches few
- * pages beyond the ones the Model and the Workspace keep (fresh pages dominate cold start).
+ * (tensor offsets are absolute). Each tensor is staged (copied raw, F16 widened, checked
+ * finite) in memory that holds nothing yet: the big ones in the Model's not yet filled blocks
+ * (sdk/network.ts reserveWeights), the others just past the arena's top, where the next
+ * allocations land anyway; so loading needs little memory beyond what the Model and the
+ * Workspace keep, and touches few fresh pages (they dominate cold start).
  */
 export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: ReadonlyMap<string, TensorInfo>,
                           k: Kernels, arena: Arena): Model {
   const base = arena.mark();
   const source: TensorSource = {
-    stageF32: (name) => stageTensor(tensors.get(name)!, bytes, k, arena),
+    stageF32: (name, at) => stageTensor(tensors.get(name)!, bytes, k, arena, at),
     tensorF32(name) {
       const t = tensors.get(name)!;
-      return arena.readF32(stageTensor(t, bytes, k, arena), elementsOf(t));
+      return arena.readF32(stageTensor(t, bytes, k, arena, topStage(arena, t)), elementsOf(t));
     },
   };
-  const encoder = compileNetwork(arch.encoder, arch.encoderInput, k, arena, source);
-  const decoder = compileNetwork(arch.decoder, arch.latentShape, k, arena, source);
-  return { arch, encoder, decoder, bytes: arena.mark() - base };
+  const [encoder, decoder] = compileModel([
+    { layers: arch.encoder, input: arch.encoderInput },
+    { layers: arch.decoder, input: arch.latentShape },
+  ], k, arena, source);
+  return { arch, encoder: encoder!, decoder: decoder!, bytes: arena.mark() - base };
 }
 
 function elementsOf(t: TensorInfo): number {
   return (t.end - t.begin) / (t.dtype === "F16" ? 2 : 4);
 }
 
-/**
- * Copies a tensor to the arena's top as f32 (F16 staged raw after it, then widened exactly in
- * wasm) and checks it is finite; returns its byte offset. The memory stays unallocated: it is
- * valid until the next allocation.
- */
-function stageTensor(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena): number {
+/** Staging just past the arena's top for tensor t (grown into, never kept): valid until the next allocation. */
+function topStage(arena: Arena, t: TensorInfo): number {
   const count = elementsOf(t);
   const mark = arena.mark();
   const at = arena.allocF32(count + (t.dtype === "F16" ? Math.ceil(count / 2) : 0));
   arena.release(mark);
+  return at;
+}
+
+/**
+ * Copies a tensor to `at` as f32 (F16 staged raw after it, then widened exactly in wasm) and
+ * checks it is finite; returns `at`. The caller makes sure the memory is there and unused.
+ */
+function stageTensor(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena, at: number): number {
+  const count = elementsOf(t);
   if (t.dtype === "F32") {
     arena.heapU8().set(bytes.subarray(t.begin, t.end), at);
   } else {

@@ -3,7 +3,7 @@
 // plan. Layer types come from the registry (sdk/ops/index.ts).
 //
 //   parseNetwork:   JSON layers -> parsed layers with their shapes (coded errors naming the layer)
-//   compileNetwork: parsed layers -> steps over values; weights packed into the Model's arena
+//   compileModel:   parsed layers -> steps over values; weights packed into the Model's arena
 //   planBuffers:    steps -> where each value lives, from the values' sizes and lifetimes
 //
 // A Program's values are per row (one item, or one item x sample): a value's buffer holds
@@ -107,24 +107,76 @@ export interface Program {
   readonly workspaceFloats: number;
 }
 
-/** Where a tensor of the file is staged while loading (sdk/model.ts). */
+/** Where a tensor of the file is read from while loading (sdk/model.ts). */
 export interface TensorSource {
   tensorF32(name: string): Float32Array;
-  stageF32(name: string): number;
+  stageF32(name: string, at: number): number;
 }
 
+/** What each layer of a list is compiled with: the batch_norm and activation that follow it, when it can fuse them. */
+function fusions(list: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">, out: Map<Layer, Fused>): void {
+  for (let i = 0; i < list.length; i++) {
+    const layer = list[i]!;
+    const def = OPS.get(layer.type)!;
+    let fused: Fused = NOT_FUSED;
+    let next = list[i + 1];
+    if (def.fuses?.batchNorm && next?.type === "batch_norm") {
+      fused = { ...fused, affine: batchNormAffine(next as BatchNormLayer, c as Compiler) };
+      out.set(next, FUSED_AWAY);
+      next = list[++i + 1];
+    }
+    if (def.fuses?.activation && (next?.type === "relu" || next?.type === "leaky_relu")) {
+      fused = { ...fused, act: ACT[next.type], slope: next.type === "leaky_relu" ? next.param : 0 };
+      out.set(next, FUSED_AWAY);
+      i++;
+    }
+    out.set(layer, fused);
+    for (const children of layer.children ?? []) fusions(children as readonly Layer[], c, out);
+  }
+}
+
+/** Marks a layer that runs inside the one before it. */
+const FUSED_AWAY: Fused = { affine: null, act: -1, slope: 0 };
+
 /**
- * Compiles a network from its parsed layers: packs the weights into `arena` (the Model) and
- * returns the program. `input` / `output` are the network's shapes as the caller sees them
- * (channel-major); `outputShape` is what its last layer gives.
+ * Compiles the networks of a model: packs their weights into `arena` (the Model) and returns
+ * one program per network. `input` is each network's input shape as the caller sees it
+ * (channel-major). Weights of types with a `reserve` (linear layers) are placed first, largest
+ * first, each staged in the blocks after its own that are not filled yet; the rest are packed
+ * as their layers compile, staged just past the arena's top.
  */
-export function compileNetwork(layers: readonly Layer[], input: Shape, k: Kernels, arena: Arena, source: TensorSource): Program {
+export function compileModel(networks: readonly { layers: readonly Layer[]; input: Shape }[], k: Kernels, arena: Arena,
+                             source: TensorSource): Program[] {
+  const base = { k, arena, tensorF32: source.tensorF32, stageF32: source.stageF32 };
+  const fused = new Map<Layer, Fused>();
+  for (const n of networks) fusions(n.layers, base, fused);
+  const reserved = reserveWeights(networks.flatMap((n) => allLayers(n.layers)), base, fused);
+  return networks.map((n) => compileNetwork(n.layers, n.input, base, fused, reserved));
+}
+
+function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">,
+                        fused: ReadonlyMap<Layer, Fused>): Map<Layer, unknown> {
+  const arena = c.arena;
+  const items = layers.filter((l) => OPS.get(l.type)!.reserve !== undefined && fused.get(l) !== FUSED_AWAY)
+    .map((layer) => ({ layer, reserve: OPS.get(layer.type)!.reserve! }))
+    .map((it) => ({ ...it, bytes: it.reserve.bytes(it.layer), stage: it.reserve.stageBytes(it.layer), at: 0 }))
+    .sort((p, q) => q.bytes - p.bytes);
+  for (const it of items) it.at = arena.alloc(it.bytes);
+  // grow once to the furthest staging end (the last, smallest block's may stick out past the Model)
+  const top = arena.mark();
+  const extent = Math.max(top, ...items.map((it) => it.at + it.bytes + it.stage));
+  if (extent > top) { arena.alloc(extent - top); arena.release(top); }
+  const out = new Map<Layer, unknown>();
+  for (const it of items) out.set(it.layer, it.reserve.fill(it.layer, c as Compiler, it.at, it.at + it.bytes, fused.get(it.layer)!));
+  return out;
+}
+
+function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">,
+                        fused: ReadonlyMap<Layer, Fused>, reserved: ReadonlyMap<Layer, unknown>): Program {
   const steps: Step[] = [];
   const sizes: number[] = [sizeOf(input)];
   const c: Compiler = {
-    k, arena,
-    tensorF32: (name) => source.tensorF32(name),
-    stageF32: (name) => source.stageF32(name),
+    ...base,
     step(spec) {
       const output = sizes.length;
       sizes.push(sizeOf(spec.shape));
@@ -135,20 +187,9 @@ export function compileNetwork(layers: readonly Layer[], input: Shape, k: Kernel
   };
   const compileList = (list: readonly Layer[], from: ValueId): ValueId => {
     let v = from;
-    for (let i = 0; i < list.length; i++) {
-      const layer = list[i]!;
-      const def = OPS.get(layer.type)!;
-      let fused: Fused = NOT_FUSED;
-      let next = list[i + 1];
-      if (def.fuses?.batchNorm && next?.type === "batch_norm") {
-        fused = { ...fused, affine: batchNormAffine(next as BatchNormLayer, c) };
-        next = list[++i + 1];
-      }
-      if (def.fuses?.activation && (next?.type === "relu" || next?.type === "leaky_relu")) {
-        fused = { ...fused, act: ACT[next.type], slope: next.type === "leaky_relu" ? next.param : 0 };
-        i++;
-      }
-      v = def.compile(layer, c, v, fused);
+    for (const layer of list) {
+      const f = fused.get(layer)!;
+      if (f !== FUSED_AWAY) v = OPS.get(layer.type)!.compile(layer, c, v, f, reserved.get(layer));
     }
     return v;
   };

@@ -90,7 +90,7 @@ describe("memory", () => {
   it("maxMemoryBytes bounds the whole instance: maxBatchRows shrinks to fit, with the same results", async () => {
     const free = await Vae.load(wide);
     expect(free.info.maxBatchRows).toBe(256);
-    expect(free.info.memoryBytes).toBeGreaterThan(4 * MB);
+    expect(free.info.memoryBytes).toBeGreaterThan(2 * MB);
     const capped = await Vae.load(wide, { maxMemoryBytes: 2 * MB });
     expect(capped.info.memoryBytes).toBeLessThanOrEqual(2 * MB);
     expect(capped.info.maxBatchRows).toBeLessThan(256);
@@ -120,7 +120,9 @@ describe("memory", () => {
     expect(vae.info.maxBatchRows).toBe(256);
     expect(vae.info.memoryBytes).toBeLessThanOrEqual(16 * MB);
     console.log(`784-400-20 at 256 rows: ${vae.info.memoryBytes} bytes of wasm memory`);
-    const cap = vae.info.memoryBytes - MB; // too small for 256 rows: fewer rows per chunk
+    // too small for 256 rows: fewer rows per chunk (loading itself needs the Model plus the
+    // staging of one weight matrix, about 3.8 MB here, so the cap stays above that)
+    const cap = vae.info.memoryBytes - MB / 2;
     const small = await Vae.load(mnist, { maxMemoryBytes: cap });
     expect(small.info.maxBatchRows).toBeLessThan(256);
     expect(small.info.memoryBytes).toBeLessThanOrEqual(cap);

@@ -16,6 +16,7 @@ export interface LinearLayer extends LayerBase {
 }
 
 const NR = 8; // output columns per packed panel (assembly/gemm.ts)
+const padded = (l: LinearLayer) => Math.ceil(l.outFeatures / NR) * NR;
 
 export const linear: OpDef<LinearLayer> = {
   types: ["linear"],
@@ -39,24 +40,34 @@ export const linear: OpDef<LinearLayer> = {
   parameters: (l) => l.outFeatures * (l.inFeatures + (l.bias === null ? 0 : 1)),
   tensors: (l) => (l.bias === null ? [l.weight.name] : [l.weight.name, l.bias.name]),
   describe: (l) => `linear ${l.inFeatures}->${l.outFeatures}${l.bias === null ? " (no bias)" : ""}`,
-  compile(layer, c, input, fused) {
-    const { k, arena } = c;
-    const N = layer.outFeatures, K = layer.inFeatures, padded = Math.ceil(N / NR) * NR;
-    // the Model's copy: packed (ceil(N/8), K, 8) and the bias padded to ceil(N/8)*8
-    const packed = arena.allocF32(padded * K), bias = arena.allocF32(padded);
-    const b = new Float32Array(padded);
-    if (layer.bias !== null) b.set(c.tensorF32(layer.bias.name));
-    const staged = c.stageF32(layer.weight.name); // (N, K) row-major, past the arena top
-    if (fused.affine !== null) {
-      const { scale, shift } = fused.affine, w = arena.heapF32(), at = staged >>> 2;
-      for (let o = 0; o < N; o++) {
-        const s = scale[o]!;
-        for (let i = at + o * K, end = i + K; i < end; i++) w[i] = w[i]! * s;
-        b[o] = b[o]! * s + shift[o]!;
+  reserve: {
+    // packed (ceil(N/8), K, 8) and the bias padded to ceil(N/8)*8, in one block
+    bytes: (l) => padded(l) * (l.inFeatures + 1) * 4,
+    // (N, K) f32, then the raw F16 halves behind them when the file is F16
+    stageBytes: (l) => l.outFeatures * l.inFeatures * (l.weight.dtype === "F16" ? 6 : 4),
+    fill(layer, c, at, stage, fused) {
+      const { k, arena } = c;
+      const N = layer.outFeatures, K = layer.inFeatures;
+      const packed = at, bias = at + padded(layer) * K * 4;
+      const b = new Float32Array(padded(layer));
+      if (layer.bias !== null) b.set(c.tensorF32(layer.bias.name));
+      const staged = c.stageF32(layer.weight.name, stage); // (N, K) row-major
+      if (fused.affine !== null) {
+        const { scale, shift } = fused.affine, w = arena.heapF32(), w0 = staged >>> 2;
+        for (let o = 0; o < N; o++) {
+          const s = scale[o]!;
+          for (let i = w0 + o * K, end = i + K; i < end; i++) w[i] = w[i]! * s;
+          b[o] = b[o]! * s + shift[o]!;
+        }
       }
-    }
-    k.f32_pack_weights_nr8(staged, packed, N, K);
-    arena.heapF32().set(b, bias >>> 2);
+      k.f32_pack_weights_nr8(staged, packed, N, K);
+      arena.heapF32().set(b, bias >>> 2);
+      return { packed, bias };
+    },
+  },
+  compile(layer, c, input, fused, reserved) {
+    const { packed, bias } = reserved as { packed: number; bias: number };
+    const N = layer.outFeatures, K = layer.inFeatures;
     return c.step({
       name: `${layer.at} linear`, inputs: [input], shape: layer.output,
       run(k, rows, [x], y) {

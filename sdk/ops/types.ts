@@ -47,10 +47,10 @@ export interface Compiler {
   /** A tensor of the file as f32 (F16 widened exactly), already checked finite: a JS copy. */
   tensorF32(name: string): Float32Array;
   /**
-   * The same, staged in wasm memory just past the arena's top (no copy out to JS); returns its
-   * byte offset. Valid until the next arena allocation: allocate the destination first.
+   * The same, staged in wasm memory at byte offset `at` (no copy out to JS), in memory that
+   * holds nothing yet (a Reserve's `stage`); returns `at`.
    */
-  stageF32(name: string): number;
+  stageF32(name: string, at: number): number;
   /** Appends a step; returns the value it writes. */
   step(spec: StepSpec): ValueId;
   /** Compiles a nested layer list (residual branches) from `input`; returns its output value. */
@@ -93,10 +93,29 @@ export interface OpDef<L extends LayerBase = LayerBase> {
   tensors(layer: L): string[];
   /** One line for Vae.info: "conv2d 1->32 3x3 stride 2". */
   describe(layer: L): string;
-  /** Packs its weights into the Model and appends its steps; returns the output value. */
-  compile(layer: L, c: Compiler, input: ValueId, fused: Fused): ValueId;
+  /**
+   * Appends the layer's steps (packing what it needs into the Model); returns the output value.
+   * `reserved` is what `reserve.fill` returned, for types that reserve their weights.
+   */
+  compile(layer: L, c: Compiler, input: ValueId, fused: Fused, reserved?: unknown): ValueId;
+  /**
+   * Big weights placed before anything else is compiled (sdk/network.ts reserveWeights): the
+   * Model's blocks are laid out largest first and each tensor is staged just after its own
+   * block, in blocks not yet filled, so loading needs (almost) no memory beyond the Model's own
+   * and touches few fresh pages (they dominate cold start).
+   */
+  readonly reserve?: Reserve<L>;
   /** The trainer's forward and backward passes (sdk/train/trainer.ts); a type without them cannot be trained. */
   readonly train?: TrainDef<L>;
+}
+
+export interface Reserve<L extends LayerBase> {
+  /** Bytes of the layer's block in the Model. */
+  bytes(layer: L): number;
+  /** Bytes of staging its tensors need while it is filled. */
+  stageBytes(layer: L): number;
+  /** Fills the block at `at`, staging tensors at `stage` (= at + bytes); returns what compile() gets. */
+  fill(layer: L, c: Compiler, at: number, stage: number, fused: Fused): unknown;
 }
 
 /** Where the trainer keeps a layer's parameters (byte offsets; 0 when the layer has none). */
