@@ -35,6 +35,8 @@ export { f64_gaussian_mixture_density } from "./train/density";
 export { self_check } from "./selfcheck";
 // The convolution engine (version 2 files): NHWC indirect-GEMM convolutions, layout changes,
 // normalisation.
-export { f32_conv_igemm_4x8, f32_dwconv } from "./conv";
+export {
+  f32_conv_igemm_4x8, f32_dwconv, f32_conv_dot_4x1, i32_conv_indirection, i32_conv_output_offsets,
+} from "./conv";
 export { f32_transpose_items, f32_upsample_nearest_nhwc, f32_add } from "./layout";
 export { f32_channel_affine, f32_group_norm_nhwc, f32_layer_norm } from "./norm";

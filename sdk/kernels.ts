@@ -31,8 +31,14 @@ export interface Kernels {
   // The convolution engine (assembly/conv.ts, layout.ts, norm.ts; planned by sdk/conv.ts).
   /** One conv group, NHWC: ind (pixels, taps) i32 byte offsets or -1 (-> zero); w packed (ceil(cout/8), taps*cin, 8), K = t*cin + c; bias (ceil(cout/8)*8); output pixel p at y + b*yItemBytes + outPix[p]. */
   f32_conv_igemm_4x8(items: number, pixels: number, taps: number, cin: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, cout: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
+  /** One conv group with few output channels, vectorised over input channels: as f32_conv_igemm_4x8 but w (cout, taps, ceil(cin/4)*4) row-major, bias (cout), zero >= ceil(cin/4)*4. */
+  f32_conv_dot_4x1(items: number, pixels: number, taps: number, cin: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, cout: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
   /** Depthwise conv, NHWC: as f32_conv_igemm_4x8 with c channels; w (taps, ceil(c/4)*4) row-major; bias and zero (ceil(c/4)*4). */
   f32_dwconv(items: number, pixels: number, taps: number, c: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
+  /** Indirection table of one pass: grid pixel (qy, qx), tap t reads input (qy*ay + ty[t], qx*ax + tx[t]); ind (qh*qw, taps) byte offsets (iy*inW + ix)*pixBytes or -1. */
+  i32_conv_indirection(qh: number, qw: number, taps: number, ty: number, tx: number, ay: number, ax: number, inH: number, inW: number, pixBytes: number, ind: number): void;
+  /** Output offsets of one pass: dst[qy*qw + qx] = ((oy0 + qy*sy)*outW + ox0 + qx*sx)*pixBytes. */
+  i32_conv_output_offsets(qh: number, qw: number, oy0: number, ox0: number, sy: number, sx: number, outW: number, pixBytes: number, dst: number): void;
   /** Per item (rows, cols) row-major -> (cols, rows); src != dst. */
   f32_transpose_items(src: number, items: number, rows: number, cols: number, dst: number): void;
   /** NHWC nearest upsample by integer factors: items x (h, w, c) -> items x (h*fh, w*fw, c); src != dst. */

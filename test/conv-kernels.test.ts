@@ -10,8 +10,9 @@
 // |ref| of the output (a convolution's error is a dot product's, ~K * 2^-24 of its terms, far
 // below this for the K <= 600 used here). Unwritten outputs are caught: outputs start as NaN,
 // and a sentinel after the output must survive.
-// Both builds run: the baseline, and the relaxed-SIMD one where the host validates it (Node 20
-// needs --experimental-wasm-relaxed-simd; otherwise that half is skipped, saying why).
+// Both builds run: the baseline, and the relaxed-SIMD one where the host validates it (Node 22+;
+// on Node 20 `npx vitest run test/conv-kernels.test.ts --execArgv=--experimental-wasm-relaxed-simd`;
+// otherwise that half is skipped, saying why).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { kernelHarness, type KernelHarness } from "./helpers/wasm";
@@ -236,6 +237,44 @@ const TRANSPOSED_CASES: ConvCase[] = [
   { ...T, name: "conv_transpose1d k1 s2", items: 37, cin: 3, cout: 3, h: 1, w: 5, kh: 1, kw: 1, stride: [1, 2] },
 ];
 
+// Random legal layers (seeded): every geometry parameter drawn independently, so combinations
+// nobody listed above (dilation with output_padding and groups, strides above the kernel, ...)
+// are checked too.
+function randomCases(count: number, seed: number): ConvCase[] {
+  const r = mulberry32(seed);
+  const int = (lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+  const out: ConvCase[] = [];
+  while (out.length < count) {
+    const transposed = r() < 0.5, oneD = r() < 0.2;
+    const groups = [1, 1, 2, 3][int(0, 3)]!;
+    const depthwise = r() < 0.15;
+    const cin = depthwise ? int(1, 9) : groups * int(1, 10), cout = depthwise ? cin : groups * int(1, 6);
+    const kh = oneD ? 1 : int(1, 5), kw = int(1, 5);
+    const stride: [number, number] = [oneD ? 1 : int(1, 3), int(1, 3)];
+    const dilation: [number, number] = [oneD ? 1 : int(1, 3), int(1, 3)];
+    const h = oneD ? 1 : int(1, 9), w = int(1, 9);
+    let padding: [number, number, number, number];
+    let outputPadding: [number, number] | undefined;
+    if (transposed) {
+      const ph = oneD ? 0 : int(0, 3), pw = int(0, 3);
+      padding = [ph, pw, ph, pw];
+      outputPadding = [oneD ? 0 : int(0, Math.max(stride[0], dilation[0]) - 1), int(0, Math.max(stride[1], dilation[1]) - 1)];
+    } else {
+      padding = oneD ? [0, int(0, 3), 0, int(0, 3)] : [int(0, 3), int(0, 3), int(0, 3), int(0, 3)];
+    }
+    const c: ConvCase = {
+      name: `random ${out.length}: ${transposed ? "T " : ""}${cin}->${cout} g${depthwise ? cin : groups} ${h}x${w} k${kh}x${kw} s${stride} d${dilation} p${padding}${outputPadding ? ` op${outputPadding}` : ""}`,
+      transposed, items: int(1, 4), cin, cout, groups: depthwise ? cin : groups, h, w, kh, kw, stride, dilation, padding, outputPadding,
+      bias: r() < 0.8, act: [ACT.identity, ACT.relu, ACT.leaky_relu][int(0, 2)], slope: 0.15,
+    };
+    const sp = specOf(c);
+    if (sp.outH >= 1 && sp.outW >= 1) out.push(c);
+  }
+  return out;
+}
+// EDGEVAE_CONV_RANDOM=<count> (and EDGEVAE_CONV_SEED) run more.
+const RANDOM_CASES = randomCases(Number(process.env.EDGEVAE_CONV_RANDOM ?? 200), Number(process.env.EDGEVAE_CONV_SEED ?? 2026));
+
 // ---- the kernels' own tests --------------------------------------------------------------
 
 for (const build of BUILDS) {
@@ -296,16 +335,28 @@ for (const build of BUILDS) {
       });
     });
 
+    describe(`prepareConv/runConv: ${RANDOM_CASES.length} random legal layers`, () => {
+      const kinds = new Set<string>();
+      it.each(RANDOM_CASES.map((c, i) => [c.name, c, i] as const))("%s", (_n, c, i) => {
+        kinds.add(checkConv(h, c, 5000 + i).kind);
+      });
+      it("the random layers ran each conv kernel (the GEMM path is rare at random: listed cases cover it)", () => {
+        for (const kind of ["depthwise", "dot", "igemm"]) expect(kinds.has(kind), kind).toBe(true);
+      });
+    });
+
     describe("f32_conv_igemm_4x8 directly: arbitrary indirection, strided pixels, taps = 0", () => {
       // pixels at 1..9 (tiles of 4 and the tail), cout at the panel edges, cin odd;
       // channel vectors inside wider pixels (stride 13 floats in, 40 out, at offsets 2 and 3)
-      const cases: [number, number, number, number][] = [];
-      for (const pixels of [1, 2, 3, 4, 5, 8, 9]) for (const cout of [1, 7, 8, 9, 17, 33]) cases.push([pixels, 3, 5, cout]);
-      cases.push([6, 0, 5, 9], [5, 1, 1, 1], [7, 4, 9, 32]);
-      it.each(cases)("pixels %i taps %i cin %i cout %i", (pixels, taps, cin, cout) => {
+      // passes of 1..3 pixels tile (item, pixel) rows across items: items 1, 3, 37 there
+      const cases: [number, number, number, number, number][] = [];
+      for (const pixels of [1, 2, 3, 4, 5, 8, 9]) for (const cout of [1, 7, 8, 9, 17, 33]) cases.push([3, pixels, 3, 5, cout]);
+      for (const pixels of [1, 2, 3]) for (const items of [1, 37]) cases.push([items, pixels, 2, 3, 9], [items, pixels, 3, 1, 33]);
+      cases.push([3, 6, 0, 5, 9], [3, 5, 1, 1, 1], [3, 7, 4, 9, 32], [5, 2, 0, 3, 3], [37, 5, 3, 1, 8]);
+      it.each(cases)("items %i pixels %i taps %i cin %i cout %i", (items, pixels, taps, cin, cout) => {
         h.reset();
-        const items = 3, inPixels = 11, inStride = 13, inOff = 2, outStride = 40, outOff = 3;
-        const r = mulberry32(pixels * 1000 + taps * 100 + cout);
+        const inPixels = 11, inStride = 13, inOff = 2, outStride = 40, outOff = 3;
+        const r = mulberry32(items * 7919 + pixels * 1000 + taps * 100 + cout);
         const x = uniform(items * inPixels * inStride, -1, 1, 7 + cout);
         const m = uniform(cout * taps * cin, -1, 1, 8 + cout); // (cout, taps*cin), K = t*cin + c
         const bias = uniform(cout, -1, 1, 9);
