@@ -1,23 +1,28 @@
 #!/usr/bin/env python3
 """Golden fixtures for edgevae, computed by real PyTorch in float64.
 
-Run from the repository root:
+Run from the repository root (`npm run fixtures`):
 
-    /usr/bin/python3 models/make_fixtures.py
+    .venv/bin/python models/make_fixtures.py
 
-It builds three small VAEs out of torch.nn layers, writes each one as an edgevae
-FORMAT v1 model file (safetensors, written by hand below), and writes the expected
-outputs of encode, decode, ELBO and importance-weighted log p(x) as JSON, to
-test/fixtures/. Everything is deterministic (fixed seeds) and every file is
-rewritten from scratch.
+(any Python with torch and numpy; Debian's /usr/bin/python3 has no torch here).
+
+It builds small VAEs out of torch.nn layers, writes each one as an edgevae model file with
+the project's one torch-to-edgevae mapping (models/edgevae_torch.py: FORMAT version 1 for the
+three MLPs, version 2 for the convolutional ones), and writes the expected outputs of encode,
+decode, ELBO and importance-weighted log p(x) as JSON, to test/fixtures/. Everything is
+deterministic (fixed seeds) and every file is rewritten from scratch.
 
 Conventions of the JSON files (see test/fixtures/README.md):
-- every array is flat, row-major, float64;
+- every array is flat, row-major, float64; an item is x.reshape(-1) of its NCHW / NCL tensor;
 - noise is item-major: eps[b][s][j] is at index (b*S + s)*J + j;
 - the inputs (x, z, eps) are float32-representable values, so a float32 SDK
   receives exactly the numbers PyTorch used;
-- the weights of an F32 model are float32 values, those of the F16 model float16
-  values; the expected outputs are computed from exactly those values, in float64.
+- the weights of an F32 model are float32 values, those of an F16 model float16
+  values; the expected outputs are computed from exactly those values, in float64
+  (batch norm in eval mode, from its running statistics).
+After writing each model, the script re-reads the file and checks that a small numpy float64
+interpreter of the JSON architecture (below, independent of torch) reproduces the numbers.
 """
 
 import copy
@@ -26,11 +31,15 @@ import math
 import os
 import struct
 import sys
+import warnings
 
 import numpy as np
 import torch
 import torch.nn as nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from edgevae_torch import Residual, architecture, read_safetensors, to_numpy, write_safetensors  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "test", "fixtures")
@@ -40,91 +49,60 @@ S = 3  # ELBO samples
 K = 7  # importance samples
 
 torch.set_num_threads(1)
+# PyTorch notes that padding="same" with an even kernel pads a copy of the input: expected here
+warnings.filterwarnings("ignore", message="Using padding='same' with even kernel")
 
 
 # ---------------------------------------------------------------------------
-# torch module <-> FORMAT v1 layer JSON
+# the VAE: torch modules, exported by the one mapping (models/edgevae_torch.py)
 # ---------------------------------------------------------------------------
-
-class Omit:
-    """Marks an activation whose parameter key is left out of the JSON, so the
-    reader's default (PyTorch's: leaky_relu 0.01, elu 1.0) is exercised."""
-
-
-def layer_json(prefix, idx, m):
-    if isinstance(m, nn.Linear):
-        return {
-            "type": "linear",
-            "weight": f"{prefix}.{idx}.weight",
-            "bias": f"{prefix}.{idx}.bias" if m.bias is not None else None,
-        }
-    if isinstance(m, nn.ReLU):
-        return {"type": "relu"}
-    if isinstance(m, nn.LeakyReLU):
-        if getattr(m, "_omit_key", False):
-            assert m.negative_slope == 0.01
-            return {"type": "leaky_relu"}
-        return {"type": "leaky_relu", "negative_slope": m.negative_slope}
-    if isinstance(m, nn.ELU):
-        if getattr(m, "_omit_key", False):
-            assert m.alpha == 1.0
-            return {"type": "elu"}
-        return {"type": "elu", "alpha": m.alpha}
-    if isinstance(m, nn.GELU):
-        assert m.approximate == "none"
-        return {"type": "gelu"}
-    if isinstance(m, nn.SiLU):
-        return {"type": "silu"}
-    if isinstance(m, nn.Tanh):
-        return {"type": "tanh"}
-    if isinstance(m, nn.Sigmoid):
-        return {"type": "sigmoid"}
-    if isinstance(m, nn.Softplus):
-        assert m.beta == 1 and m.threshold == 20
-        return {"type": "softplus"}
-    raise TypeError(f"no FORMAT v1 layer for {m!r}")
-
 
 def omit_key(m):
+    """Marks a module whose default-valued keys are left out of the JSON, so the reader's
+    defaults (PyTorch's: leaky_relu 0.01, elu 1.0, ...) are exercised."""
     m._omit_key = True
     return m
 
 
 class VAE(nn.Module):
-    def __init__(self, input_shape, latent_dim, encoder, decoder, likelihood, prior=None):
+    def __init__(self, input_shape, latent_dim, encoder, decoder, likelihood, prior=None,
+                 latent_shape=None, flat_input=True, omit_defaults=False):
         super().__init__()
         self.input_shape = list(input_shape)
         self.latent_dim = latent_dim
+        self.latent_shape = list(latent_shape) if latent_shape else [latent_dim]
         self.encoder = nn.Sequential(*encoder)
         self.decoder = nn.Sequential(*decoder)
         self.likelihood = likelihood
         self.prior = prior
+        self.flat_input = flat_input  # an MLP takes x flattened; a conv net takes x shaped NCHW / NCL
+        self.omit_defaults = omit_defaults
 
     @property
     def D(self):
         return int(np.prod(self.input_shape))
 
-    def arch(self):
-        a = {
-            "version": 1,
-            "input_shape": self.input_shape,
-            "latent_dim": self.latent_dim,
-            "encoder": [layer_json("encoder", i, m) for i, m in enumerate(self.encoder)],
-            "decoder": [layer_json("decoder", i, m) for i, m in enumerate(self.decoder)],
-            "likelihood": self.likelihood,
-        }
-        if self.prior is not None:
-            a["prior"] = self.prior
-        return a
+    def arch_and_tensors(self):
+        if self.omit_defaults is True:
+            omit = True
+        else:
+            omit = {f"{p}.{name}" for p, net in (("encoder", self.encoder), ("decoder", self.decoder))
+                    for name, mod in net.named_modules() if getattr(mod, "_omit_key", False)}
+        return architecture(self.encoder, self.decoder, self.input_shape, self.latent_dim, self.likelihood,
+                            latent_shape=None if self.latent_shape == [self.latent_dim] else self.latent_shape,
+                            prior=self.prior, omit_defaults=omit)
 
     # --- the maths of FORMAT.md, in whatever dtype the module is in (float64 here)
     def encode(self, x):
-        h = self.encoder(x.reshape(x.shape[0], -1))
+        B = x.shape[0]
+        h = self.encoder(x.reshape(B, -1) if self.flat_input else x.reshape(B, *self.input_shape))
+        h = h.reshape(B, -1)
         J = self.latent_dim
         return h[:, :J], h[:, J:]
 
     def decode_params(self, z):
-        return self.decoder(z)
+        B = z.shape[0]
+        return self.decoder(z.reshape(B, *self.latent_shape)).reshape(B, -1)
 
     def decode_mean(self, params):
         t = self.likelihood["type"]
@@ -152,63 +130,84 @@ class VAE(nn.Module):
 
 
 # ---------------------------------------------------------------------------
-# safetensors, by hand
-# ---------------------------------------------------------------------------
-
-DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
-
-
-def write_safetensors(path, tensors, metadata):
-    """tensors: list of (name, np.ndarray) in file order; metadata: {str: str}."""
-    header = {"__metadata__": metadata}
-    buf = bytearray()
-    for name, arr in tensors:
-        dt = {np.dtype("float32"): "F32", np.dtype("float16"): "F16"}[arr.dtype]
-        data = np.ascontiguousarray(arr, dtype=DTYPES[dt]).tobytes()
-        header[name] = {
-            "dtype": dt,
-            "shape": list(arr.shape),
-            "data_offsets": [len(buf), len(buf) + len(data)],
-        }
-        buf += data
-    hj = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    hj += b" " * ((-(8 + len(hj))) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(hj)))
-        f.write(hj)
-        f.write(bytes(buf))
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + n].decode("utf-8"))
-    meta = header.pop("__metadata__", {})
-    base = 8 + n
-    out = {}
-    end_max = 0
-    for name, info in header.items():
-        b, e = info["data_offsets"]
-        dt = DTYPES[info["dtype"]]
-        arr = np.frombuffer(raw[base + b : base + e], dtype=dt).reshape(info["shape"])
-        out[name] = arr.astype(np.float64)
-        end_max = max(end_max, e)
-    assert base + end_max == len(raw), "trailing bytes or holes"
-    return out, meta
-
-
-# ---------------------------------------------------------------------------
 # an independent float64 interpreter of the JSON architecture (self-check)
 # ---------------------------------------------------------------------------
 
+def _pads(L, nd, key="padding"):
+    p = L.get(key, [0] * nd)
+    if len(p) == nd:
+        return list(p), list(p)
+    return list(p[:nd]), list(p[nd:])
+
+
+def np_conv(h, W, b, stride, before, after, dilation, groups):
+    """h (B, C, *S) with S of 1 or 2 axes; W (Cout, Cin/g, *k). Zero padding before/after per axis."""
+    nd = h.ndim - 2
+    if nd == 1:  # as a 2-D convolution of height 1
+        y = np_conv(h[:, :, None, :], W[:, :, None, :], b, [1] + stride, [0] + before, [0] + after, [1] + dilation, groups)
+        return y[:, :, 0, :]
+    B, C, H, Wd = h.shape
+    Cout, cig, kh, kw = W.shape
+    hp = np.zeros((B, C, H + before[0] + after[0], Wd + before[1] + after[1]))
+    hp[:, :, before[0]:before[0] + H, before[1]:before[1] + Wd] = h
+    Ho = (hp.shape[2] - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    Wo = (hp.shape[3] - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    assert Ho >= 1 and Wo >= 1
+    cog = Cout // groups
+    y = np.zeros((B, Cout, Ho, Wo))
+    for g in range(groups):
+        xs = hp[:, g * cig:(g + 1) * cig]
+        for i in range(kh):
+            for j in range(kw):
+                r0, c0 = i * dilation[0], j * dilation[1]
+                patch = xs[:, :, r0:r0 + stride[0] * (Ho - 1) + 1:stride[0], c0:c0 + stride[1] * (Wo - 1) + 1:stride[1]]
+                y[:, g * cog:(g + 1) * cog] += np.einsum("bchw,oc->bohw", patch, W[g * cog:(g + 1) * cog, :, i, j])
+    if b is not None:
+        y += b[None, :, None, None]
+    return y
+
+
+def np_conv_transpose(h, W, b, stride, padding, output_padding, dilation, groups):
+    """h (B, Cin, *S); W (Cin, Cout/g, *k): scatter every input value through the kernel."""
+    nd = h.ndim - 2
+    if nd == 1:
+        y = np_conv_transpose(h[:, :, None, :], W[:, :, None, :], b, [1] + stride, [0] + padding,
+                              [0] + output_padding, [1] + dilation, groups)
+        return y[:, :, 0, :]
+    B, Cin, H, Wd = h.shape
+    _, cog, kh, kw = W.shape
+    cig = Cin // groups
+    Cout = cog * groups
+    FH = (H - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
+    FW = (Wd - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
+    full = np.zeros((B, Cout, FH, FW))
+    for g in range(groups):
+        xs = h[:, g * cig:(g + 1) * cig]
+        for i in range(kh):
+            for j in range(kw):
+                r0, c0 = i * dilation[0], j * dilation[1]
+                full[:, g * cog:(g + 1) * cog, r0:r0 + stride[0] * (H - 1) + 1:stride[0],
+                     c0:c0 + stride[1] * (Wd - 1) + 1:stride[1]] += np.einsum("bchw,co->bohw", xs, W[g * cig:(g + 1) * cig, :, i, j])
+    Ho = (H - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + output_padding[0] + 1
+    Wo = (Wd - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + output_padding[1] + 1
+    y = full[:, :, padding[0]:padding[0] + Ho, padding[1]:padding[1] + Wo]
+    assert y.shape[2:] == (Ho, Wo)
+    if b is not None:
+        y = y + b[None, :, None, None]
+    return y
+
+
 def np_forward(layers, tensors, h):
+    """h: (B, *shape) float64 (a version 1 file: (B, N), everything flat)."""
     from math import erf
 
     verf = np.vectorize(erf)
+    T = lambda name: None if name is None else tensors[name]  # noqa: E731
     for L in layers:
         t = L["type"]
+        chan = lambda v: v.reshape((1, -1) + (1,) * (h.ndim - 2))  # noqa: E731
         if t == "linear":
+            assert h.ndim == 2
             h = h @ tensors[L["weight"]].T
             if L["bias"] is not None:
                 h = h + tensors[L["bias"]]
@@ -230,13 +229,62 @@ def np_forward(layers, tensors, h):
             h = 1 / (1 + np.exp(-h))
         elif t == "softplus":
             h = np.logaddexp(0, h)
+        elif t in ("conv1d", "conv2d"):
+            nd = int(t[4])
+            before, after = _pads(L, nd)
+            h = np_conv(h, tensors[L["weight"]], T(L["bias"]), L.get("stride", [1] * nd), before, after,
+                        L.get("dilation", [1] * nd), L.get("groups", 1))
+        elif t in ("conv_transpose1d", "conv_transpose2d"):
+            nd = int(t[-2])
+            h = np_conv_transpose(h, tensors[L["weight"]], T(L["bias"]), L.get("stride", [1] * nd),
+                                  L.get("padding", [0] * nd), L.get("output_padding", [0] * nd),
+                                  L.get("dilation", [1] * nd), L.get("groups", 1))
+        elif t == "upsample":
+            assert L.get("mode", "nearest") == "nearest"
+            for a, f in enumerate(L["scale_factor"]):
+                h = np.repeat(h, f, axis=2 + a)
+        elif t == "flatten":
+            h = h.reshape(h.shape[0], -1)
+        elif t == "reshape":
+            h = h.reshape(h.shape[0], *L["shape"])
+        elif t == "batch_norm":
+            eps = L.get("eps", 1e-5)
+            h = (h - chan(tensors[L["running_mean"]])) / np.sqrt(chan(tensors[L["running_var"]]) + eps)
+            if L["weight"] is not None:
+                h = h * chan(tensors[L["weight"]])
+            if L["bias"] is not None:
+                h = h + chan(tensors[L["bias"]])
+        elif t == "group_norm":
+            eps = L.get("eps", 1e-5)
+            G = L["num_groups"]
+            shp = h.shape
+            hg = h.reshape(shp[0], G, -1)
+            mu = hg.mean(-1, keepdims=True)
+            var = ((hg - mu) ** 2).mean(-1, keepdims=True)
+            h = ((hg - mu) / np.sqrt(var + eps)).reshape(shp)
+            if L["weight"] is not None:
+                h = h * chan(tensors[L["weight"]])
+            if L["bias"] is not None:
+                h = h + chan(tensors[L["bias"]])
+        elif t == "layer_norm":
+            assert h.ndim == 2
+            eps = L.get("eps", 1e-5)
+            mu = h.mean(-1, keepdims=True)
+            var = ((h - mu) ** 2).mean(-1, keepdims=True)
+            h = (h - mu) / np.sqrt(var + eps)
+            if L["weight"] is not None:
+                h = h * tensors[L["weight"]]
+            if L["bias"] is not None:
+                h = h + tensors[L["bias"]]
+        elif t == "residual":
+            h = np_forward(L["body"], tensors, h) + np_forward(L.get("shortcut", []), tensors, h)
         else:
             raise ValueError(t)
     return h
 
 
 # ---------------------------------------------------------------------------
-# the three models
+# the models: three of version 1 (MLPs), five of version 2 (convolutional)
 # ---------------------------------------------------------------------------
 
 def scale_linears(model, gain):
@@ -248,7 +296,220 @@ def scale_linears(model, gain):
                     m.bias.mul_(gain)
 
 
+def scale_weights(model, gain):
+    """Linear and convolution weights and biases times gain (PyTorch's default init is small)."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
+                m.weight.mul_(gain)
+                if m.bias is not None:
+                    m.bias.mul_(gain)
+
+
+def randomize_norms(model, g):
+    """Non-trivial running statistics and affine parameters for every normalisation layer."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                n = m.num_features
+                m.running_mean.copy_(0.6 * torch.randn(n, generator=g))
+                m.running_var.copy_(0.3 + 1.5 * torch.rand(n, generator=g))
+                m.num_batches_tracked.fill_(17)
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+                if getattr(m, "weight", None) is not None:
+                    m.weight.copy_(1 + 0.4 * torch.randn(m.weight.shape, generator=g))
+                if getattr(m, "bias", None) is not None:
+                    m.bias.copy_(0.3 * torch.randn(m.bias.shape, generator=g))
+
+
+def v2_spec(name, seed, model, dtype, x, beta, description, gain, logvar_shift=(), flat_x=False):
+    """Common set-up of a version 2 model: gains, random norm statistics, logvar offsets."""
+    scale_weights(model, gain)
+    randomize_norms(model, torch.Generator().manual_seed(seed + 50))
+    with torch.no_grad():
+        for mod, sl, delta in logvar_shift:
+            mod.bias[sl] += delta
+    return dict(name=name, model=model, dtype=dtype, x=x, beta=beta, seed=seed, description=description, v2=True)
+
+
+def build_v2_models():
+    specs = []
+
+    # 4. conv2d_bernoulli ------------------------------------------------------
+    torch.manual_seed(1004)
+    enc = [
+        nn.BatchNorm2d(3),                                              # at the network's start
+        nn.ZeroPad2d((1, 2, 0, 1)),                                     # (left, right, top, bottom)
+        nn.Conv2d(3, 6, (2, 5), stride=(1, 2), dilation=(2, 1), bias=False),   # -> [6, 12, 5]
+        nn.BatchNorm2d(6, affine=False),                                # after a conv, affine off
+        nn.ReLU(),
+        nn.Conv2d(6, 9, 3, stride=(2, 1), padding=(1, 0), groups=3),   # -> [9, 6, 3]
+        nn.ELU(alpha=0.5),
+        nn.Conv2d(9, 9, (3, 2), padding="same", groups=9),             # depthwise, asymmetric "same"
+        nn.GELU(),
+        nn.Flatten(),                                                   # 162
+        nn.Linear(162, 7),
+        nn.BatchNorm1d(7),                                              # after a linear
+        nn.Tanh(),
+        nn.Linear(7, 10),
+    ]
+    dec = [
+        nn.Linear(5, 24), nn.SiLU(),
+        nn.Unflatten(1, (2, 4, 3)),                                     # reshape to [C, H, W]
+        nn.ConvTranspose2d(2, 4, (3, 2), stride=(3, 2), padding=(1, 0), output_padding=(1, 1), groups=2),  # -> [4, 11, 7]
+        nn.LeakyReLU(0.1),
+        nn.ConvTranspose2d(4, 3, 3, dilation=(1, 2)),                  # -> [3, 13, 11]
+    ]
+    m = VAE([3, 13, 11], 5, enc, dec, {"type": "bernoulli"}, flat_input=False)
+    g = torch.Generator().manual_seed(2004)
+    x = torch.rand(B, 3 * 13 * 11, generator=g, dtype=torch.float64)
+    specs.append(v2_spec(
+        "conv2d_bernoulli", 2004, m, "F32", x, 1.0,
+        "FORMAT v2, F32; input_shape [3,13,11] (odd sizes), latent 5, every key written. Encoder: batch_norm "
+        "at the network's start (affine); conv2d 3->6 kernel [2,5], stride [1,2], dilation [2,1], bias null, "
+        "4-value padding [0,1,1,2] (an nn.ZeroPad2d folded in); batch_norm after it (affine off); relu; conv2d "
+        "6->9 k3 stride [2,1] padding [1,0] groups 3; elu 0.5; depthwise conv2d 9->9 kernel [3,2] groups 9 with "
+        "PyTorch padding='same' (asymmetric [1,0,1,1]); gelu; flatten; linear 162->7; batch_norm after the "
+        "linear; tanh; linear 7->10. Decoder: linear 5->24; silu; reshape [2,4,3]; conv_transpose2d 2->4 kernel "
+        "[3,2] stride [3,2] padding [1,0] output_padding [1,1] groups 2; leaky_relu 0.1; conv_transpose2d 4->3 "
+        "k3 dilation [1,2] -> [3,13,11] logits. Bernoulli on image outputs, x in [0,1).",
+        gain=1.5, logvar_shift=[(m.encoder[13], slice(5, None), -0.8)]))
+
+    # 5. conv_residual_gaussian_learned --------------------------------------------
+    torch.manual_seed(1005)
+    enc = [
+        nn.Conv2d(2, 6, 3, padding=1, groups=2),                        # -> [6, 12, 9], groups 2
+        Residual(nn.Sequential(nn.GroupNorm(1, 6), nn.SiLU(), nn.Conv2d(6, 6, 3, padding=1))),  # identity shortcut
+        nn.Conv2d(6, 6, 3, stride=2, padding=1),                        # -> [6, 6, 5]
+        Residual(nn.Sequential(nn.Conv2d(6, 9, 3, padding=1), nn.GroupNorm(3, 9),
+                               Residual(nn.Sequential(nn.ReLU(), nn.Conv2d(9, 9, 1)))),   # nested two deep
+                 shortcut=nn.Conv2d(6, 9, 1)),                          # conv shortcut
+        nn.GroupNorm(3, 9, affine=False),
+        nn.Conv2d(9, 4, (2, 3), stride=(2, 1)),                         # -> [4, 3, 3] = [2*2, 3, 3]
+    ]
+    dec = [
+        nn.ConvTranspose2d(2, 6, 3, stride=2, padding=1, output_padding=1),   # [2,3,3] -> [6, 6, 6]
+        nn.BatchNorm2d(6),
+        nn.Softplus(),
+        nn.Upsample(scale_factor=(2, 1), mode="nearest"),               # -> [6, 12, 6]
+        nn.ConvTranspose2d(6, 4, (1, 2), dilation=(1, 3), groups=2),    # -> [4, 12, 9] = [2C, H, W]
+    ]
+    m = VAE([2, 12, 9], 18, enc, dec, {"type": "gaussian_learned"}, latent_shape=[2, 3, 3],
+            flat_input=False, omit_defaults=True)
+    g = torch.Generator().manual_seed(2005)
+    x = torch.randn(B, 2 * 12 * 9, generator=g, dtype=torch.float64)
+    specs.append(v2_spec(
+        "conv_residual_gaussian_learned", 2005, m, "F32", x, 1.0,
+        "FORMAT v2, F32, every default-valued key OMITTED (stride, padding, dilation, groups, output_padding, "
+        "eps, mode, empty shortcut: the reader's defaults). input_shape [2,12,9], spatial latent_shape [2,3,3] "
+        "(latent_dim 18). Encoder: conv2d 2->6 k3 padding 1 groups 2; residual (identity shortcut) of "
+        "[group_norm 1 group, silu, conv2d 6->6 k3 p1]; conv2d 6->6 k3 stride 2 p1; residual with a conv2d 1x1 "
+        "shortcut 6->9 and body [conv2d 6->9 k3 p1, group_norm 3 groups, residual [relu, conv2d 9->9 1x1]] "
+        "(nested two deep); group_norm 3 groups affine off; conv2d 9->4 kernel [2,3] stride [2,1] -> [4,3,3]. "
+        "Decoder on z as [2,3,3]: conv_transpose2d 2->6 k3 stride 2 p1 output_padding 1; batch_norm; softplus; "
+        "upsample nearest [2,1]; conv_transpose2d 6->4 kernel [1,2] dilation [1,3] groups 2 -> [4,12,9] = "
+        "[2C,H,W] ([mean | logvar] by channel). Gaussian with learned variance on image outputs.",
+        gain=1.3, logvar_shift=[(m.encoder[5], slice(2, None), -0.8), (m.decoder[4], slice(2, None), -1.0)]))
+
+    # 6. conv1d_gaussian_f16 ---------------------------------------------------------
+    torch.manual_seed(1006)
+    enc = [
+        nn.ZeroPad1d((2, 1)),
+        nn.Conv1d(3, 4, 4, stride=2),                                   # [3,17] -> [4, 9], padding [2, 1]
+        nn.GroupNorm(2, 4),
+        nn.ReLU(),
+        nn.Conv1d(4, 6, 3, dilation=2, padding=1, groups=2),            # -> [6, 7]
+        nn.BatchNorm1d(6),                                              # on a sequence, after a conv
+        nn.Flatten(),
+        nn.Linear(42, 8),
+    ]
+    dec = [
+        nn.Linear(4, 10), nn.ELU(),
+        nn.Unflatten(1, (2, 5)),                                        # reshape to [C, L]
+        nn.Upsample(scale_factor=2),                                    # 1-D nearest -> [2, 10]
+        nn.ConvTranspose1d(2, 3, 4, stride=2, padding=3, output_padding=1),  # -> [3, 17]
+    ]
+    m = VAE([3, 17], 4, enc, dec, {"type": "gaussian", "sigma": 0.4}, flat_input=False)
+    g = torch.Generator().manual_seed(2006)
+    x = torch.randn(B, 3 * 17, generator=g, dtype=torch.float64)
+    specs.append(v2_spec(
+        "conv1d_gaussian_f16", 2006, m, "F16", x, 0.7,
+        "FORMAT v2, F16 weights (float16 values; expected outputs from them in float64); input_shape [3,17] "
+        "(a sequence), latent 4. Encoder: conv1d 3->4 k4 stride 2 with 2-value padding [2,1] (an nn.ZeroPad1d "
+        "folded in); group_norm 2 groups on [C,L]; relu; conv1d 4->6 k3 dilation 2 padding 1 groups 2; "
+        "batch_norm on [C,L]; flatten; linear 42->8. Decoder: linear 4->10; elu 1.0; reshape [2,5]; upsample "
+        "nearest [2] -> [2,10]; conv_transpose1d 2->3 k4 stride 2 padding 3 output_padding 1 -> [3,17]. "
+        "Gaussian with fixed sigma 0.4 on [C,L] outputs; ELBO with beta 0.7.",
+        gain=1.5, logvar_shift=[(m.encoder[7], slice(4, None), -0.7)]))
+
+    # 7. conv_gaussian_image -------------------------------------------------------
+    torch.manual_seed(1007)
+    enc = [
+        nn.Conv2d(1, 5, 3, stride=(2, 1), dilation=(1, 2), padding=(1, 2)),  # [1,10,7] -> [5, 5, 7]
+        nn.ReLU(),
+        nn.BatchNorm2d(5),                                              # after an activation
+        nn.Flatten(),
+        nn.Linear(175, 9),
+        nn.LayerNorm(9),
+        nn.SiLU(),
+        nn.Linear(9, 6),
+    ]
+    dec = [
+        nn.Linear(3, 12),
+        nn.LayerNorm(12, elementwise_affine=False),
+        nn.ReLU(),
+        nn.BatchNorm1d(12, affine=False),                               # after an activation, affine off
+        nn.Unflatten(1, (3, 2, 2)),
+        nn.Upsample(scale_factor=(5, 3)),                               # -> [3, 10, 6]
+        nn.Conv2d(3, 1, (1, 2), padding=(0, 1)),                        # -> [1, 10, 7]
+    ]
+    m = VAE([1, 10, 7], 3, enc, dec, {"type": "gaussian", "sigma": 0.25}, flat_input=False)
+    g = torch.Generator().manual_seed(2007)
+    x = torch.randn(B, 70, generator=g, dtype=torch.float64)
+    specs.append(v2_spec(
+        "conv_gaussian_image", 2007, m, "F32", x, 1.0,
+        "FORMAT v2, F32; input_shape [1,10,7], latent 3. Encoder: conv2d 1->5 k3 stride [2,1] dilation [1,2] "
+        "padding [1,2]; relu; batch_norm after the activation (affine); flatten; linear 175->9; layer_norm "
+        "(affine); silu; linear 9->6. Decoder: linear 3->12; layer_norm affine off (weight and bias null); relu; "
+        "batch_norm after the activation, affine off; reshape [3,2,2]; upsample nearest [5,3] -> [3,10,6]; "
+        "conv2d 3->1 kernel [1,2] padding [0,1] -> [1,10,7]. Gaussian with fixed sigma 0.25 on image outputs.",
+        gain=1.4, logvar_shift=[(m.encoder[7], slice(3, None), -0.6)]))
+
+    # 8. conv_vector_out ---------------------------------------------------------
+    torch.manual_seed(1008)
+    enc = [
+        Residual(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.Sigmoid())),   # identity shortcut
+        nn.ConstantPad2d((0, 1, 1, 0), 0.0),                            # (left, right, top, bottom)
+        nn.Conv2d(2, 4, (3, 2), bias=False),                            # [2,6,5] -> [4, 5, 5], padding [1,0,0,1]
+        nn.Softplus(),
+        nn.Flatten(),
+        nn.Linear(100, 8),
+    ]
+    dec = [
+        nn.Linear(4, 30), nn.Tanh(),
+        nn.Unflatten(1, (5, 6)),                                        # reshape to [C, L]
+        nn.Conv1d(5, 20, 3, padding=1),                                 # -> [20, 6]
+        nn.Flatten(),                                                   # -> [120] = 2D, a vector
+    ]
+    m = VAE([2, 6, 5], 4, enc, dec, {"type": "gaussian_learned"}, flat_input=False)
+    g = torch.Generator().manual_seed(2008)
+    x = torch.randn(B, 60, generator=g, dtype=torch.float64)
+    specs.append(v2_spec(
+        "conv_vector_out", 2008, m, "F32", x, 1.0,
+        "FORMAT v2, F32; input_shape [2,6,5], latent 4. Encoder: residual (identity shortcut) of [conv2d 2->2 "
+        "k3 padding 1, sigmoid]; conv2d 2->4 kernel [3,2] bias null with 4-value padding [1,0,0,1] (an "
+        "nn.ConstantPad2d(value 0) folded in); softplus; flatten; linear 100->8. Decoder: linear 4->30; tanh; "
+        "reshape [5,6]; conv1d 5->20 k3 padding 1 -> [20,6]; flatten -> a VECTOR of 120 = 2D values (FORMAT "
+        "allows a decoder to end in a vector). Gaussian with learned variance.",
+        gain=1.3, logvar_shift=[(m.encoder[5], slice(4, None), -0.8), (m.decoder[3], slice(10, None), -1.0)]))
+    return specs
+
+
 def build_models():
+    return build_v1_models() + build_v2_models()
+
+
+def build_v1_models():
     specs = []
 
     # 1. bernoulli_mlp -------------------------------------------------------
@@ -398,6 +659,7 @@ def compute(spec):
         "input_shape": m.input_shape,
         "input_size": D,
         "latent_dim": J,
+        **({"latent_shape": m.latent_shape, "format_version": 2} if spec.get("v2") else {}),
         "param_size": P,
         "likelihood": m.likelihood,
         "x": flat(x),
@@ -417,38 +679,37 @@ def compute(spec):
     return fx, m, stats
 
 
-def tensors_for_file(spec):
-    m = spec["model"]
-    sd = m.state_dict()
-    out = []
-    for k, v in sd.items():
-        a = v.detach().float().numpy()
-        if spec["dtype"] == "F16":
-            a = v.detach().half().numpy()
-        out.append((k, a))
-    return out
+def tensors_for_file(tensors, dtype):
+    return [(k, to_numpy(v, dtype)) for k, v in tensors.items()]
 
 
-def check_file(path, fx, m64):
+def check_file(path, fx, m64, spec):
     """Re-read the written file, run the JSON architecture with numpy, compare."""
     tensors, meta = read_safetensors(path)
     arch = json.loads(meta["edgevae"])
     J = arch["latent_dim"]
-    x = np.array(fx["x"]).reshape(fx["batch"], -1)
-    h = np_forward(arch["encoder"], tensors, x)
-    np.testing.assert_allclose(h[:, :J].reshape(-1), fx["encode"]["mean"], rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(h[:, J:].reshape(-1), fx["encode"]["logvar"], rtol=1e-12, atol=1e-13)
-    z = np.array(fx["decode"]["z"]).reshape(fx["batch"], J)
-    p = np_forward(arch["decoder"], tensors, z)
-    np.testing.assert_allclose(p.reshape(-1), fx["decode"]["params"], rtol=1e-12, atol=1e-13)
-    # every weight in the file equals the one the expected outputs were computed with
-    for k, v in m64.state_dict().items():
+    Bn = fx["batch"]
+    v2 = arch["version"] == 2
+    assert v2 == bool(spec.get("v2")), (arch["version"], spec.get("v2"))
+    x = np.array(fx["x"]).reshape(Bn, *(arch["input_shape"] if v2 else [-1]))
+    h = np_forward(arch["encoder"], tensors, x).reshape(Bn, -1)
+    np.testing.assert_allclose(h[:, :J].reshape(-1), fx["encode"]["mean"], rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(h[:, J:].reshape(-1), fx["encode"]["logvar"], rtol=1e-11, atol=1e-12)
+    z = np.array(fx["decode"]["z"]).reshape(Bn, *(arch.get("latent_shape", [J]) if v2 else [J]))
+    p = np_forward(arch["decoder"], tensors, z).reshape(Bn, -1)
+    np.testing.assert_allclose(p.reshape(-1), fx["decode"]["params"], rtol=1e-11, atol=1e-12)
+    # every tensor in the file equals the one the expected outputs were computed with, and
+    # every floating-point parameter / buffer of the model is in the file
+    sd = {k: v for k, v in m64.state_dict().items() if v.is_floating_point()}
+    assert set(sd) == set(tensors), (sorted(sd), sorted(tensors))
+    for k, v in sd.items():
         assert np.array_equal(tensors[k], v.numpy()), k
-    # the layout rules of the container
+    # the layout rules of the container (read_safetensors checks the packing)
     with open(path, "rb") as f:
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
     assert (8 + n) % 8 == 0
+    return arch
 
 
 def main():
@@ -456,23 +717,23 @@ def main():
     for spec in build_models():
         name = spec["name"]
         fx, m64, stats = compute(spec)
-        arch = spec["model"].arch()
+        arch, tensors = spec["model"].arch_and_tensors()
         meta = {"format": "pt", "edgevae": json.dumps(arch)}
         path = os.path.join(OUT_DIR, f"{name}.safetensors")
-        write_safetensors(path, tensors_for_file(spec), meta)
+        write_safetensors(path, tensors_for_file(tensors, spec["dtype"]), meta)
         with open(os.path.join(OUT_DIR, f"{name}.json"), "w") as f:
             json.dump(fx, f, indent=1)
             f.write("\n")
-        check_file(path, fx, m64)
-        print(f"{name}: {os.path.getsize(path)} B model, "
+        check_file(path, fx, m64, spec)
+        print(f"{name}: v{arch['version']}, {os.path.getsize(path)} B model, "
               f"mean {stats['mean'][0]:+.3f}..{stats['mean'][1]:+.3f}, "
               f"logvar {stats['logvar'][0]:+.3f}..{stats['logvar'][1]:+.3f}, "
               f"params {stats['params'][0]:+.3f}..{stats['params'][1]:+.3f}")
         print(f"   elbo {fx['elbo']['elbo']}")
         print(f"   kl   {fx['elbo']['kl']}")
         print(f"   ll   {fx['log_likelihood']['value']}")
-        if name == "gaussian_learned":
-            lv = np.array(fx["decode"]["params"]).reshape(B, -1)[:, 2:]
+        if spec["model"].likelihood["type"] == "gaussian_learned":
+            lv = np.array(fx["decode"]["params"]).reshape(B, -1)[:, fx["input_size"]:]
             print(f"   decoder logvar {lv.min():+.3f}..{lv.max():+.3f}")
 
 
