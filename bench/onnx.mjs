@@ -159,3 +159,81 @@ export function logLikelihoodGraph(model, K) {
   g.output("logpx", ["B"]);
   return g.bytes();
 }
+
+// ---- conv VAEs (bench/conv-models.mjs layer specs, NCHW, PyTorch semantics) -----------------
+// Items come in flat ([B, D], as edgevae takes them) and are reshaped to [B, C, H, W] inside the
+// graph; decoder outputs are flattened back to [B, D].
+
+function convNet(g, x, layers, prefix) {
+  let h = x;
+  layers.forEach((l, i) => {
+    const w = (dims) => g.init(`${prefix}${i}.w`, dims, l.w), b = () => g.init(`${prefix}${i}.b`, [l.b.length], l.b);
+    switch (l.type) {
+      case "conv2d":
+        h = g.op("Conv", [h, w([l.cout, l.cin, l.k, l.k]), b()], { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: l.pad });
+        break;
+      case "convT": {
+        const attrs = { kernel_shape: [l.k, l.k], strides: [l.stride, l.stride], pads: [l.pad, l.pad, l.pad, l.pad] };
+        if (l.outPad) attrs.output_padding = [l.outPad, l.outPad];
+        h = g.op("ConvTranspose", [h, w([l.cin, l.cout, l.k, l.k]), b()], attrs);
+        break;
+      }
+      case "linear": h = g.op("Gemm", [h, w([l.outF, l.inF]), b()], { transB: 1 }); break;
+      case "relu": h = g.op("Relu", [h]); break;
+      case "leaky": h = g.op("LeakyRelu", [h], { alpha: l.slope }); break;
+      case "flatten": h = g.op("Flatten", [h], { axis: 1 }); break;
+      case "reshape": h = g.op("Reshape", [h, g.ints([-1, ...l.shape])]); break;
+      default: throw new Error(`onnx: unknown layer ${l.type}`);
+    }
+  });
+  return h;
+}
+
+const toItems = (g, x, shape) => (shape.length > 1 ? g.op("Reshape", [x, g.ints([-1, ...shape])]) : x);
+const flat = (g, h, shape) => (shape.length > 1 ? g.op("Flatten", [h], { axis: 1 }) : h);
+
+function convEncoder(g, model, x) {
+  const h = flat(g, convNet(g, toItems(g, x, model.inShape), model.conv.encoder, "e"), model.conv.encoder.at(-1).outShape);
+  return g.op("Split", [h, g.ints([model.J, model.J])], { axis: 1 }, ["mean", "logvar"]);
+}
+const convDecoder = (g, model, z) =>
+  flat(g, convNet(g, toItems(g, z, model.latentShape), model.conv.decoder, "d"), model.conv.decoder.at(-1).outShape);
+
+export function convEncodeGraph(model) {
+  const g = new Graph();
+  convEncoder(g, model, g.input("x", ["B", model.D]));
+  g.output("mean", ["B", model.J]); g.output("logvar", ["B", model.J]);
+  return g.bytes();
+}
+
+/** decode: z (N, J) -> sigmoid(logits) (N, D); with { logits: true } the raw logits instead. */
+export function convDecodeGraph(model, { logits = false } = {}) {
+  const g = new Graph();
+  const l = convDecoder(g, model, g.input("z", ["N", model.J]));
+  g.op(logits ? "Identity" : "Sigmoid", [l], {}, ["mean"]);
+  g.output("mean", ["N", model.D]);
+  return g.bytes();
+}
+
+/** ELBO (Bernoulli) with one sample per item; eps (B, J) is an input. Outputs elbo, recon, kl (B). */
+export function convElboGraph(model) {
+  const g = new Graph();
+  const x = g.input("x", ["B", model.D]), eps = g.input("eps", ["B", model.J]);
+  const [mean, logvar] = convEncoder(g, model, x);
+  const std = g.op("Exp", [g.op("Mul", [logvar, g.scalar(0.5)])]);
+  const z = g.op("Add", [mean, g.op("Mul", [std, eps])]);
+  g.op("Identity", [bernoulli(g, x, convDecoder(g, model, z), 1)], {}, ["recon"]);
+  const klTerms = g.op("Sub", [g.op("Add", [g.op("Mul", [mean, mean]), g.op("Exp", [logvar])]), g.op("Add", [logvar, g.scalar(1)])]);
+  g.op("Mul", [g.op("ReduceSum", [klTerms, g.ints([1])], { keepdims: 0 }), g.scalar(0.5)], {}, ["kl"]);
+  g.op("Sub", ["recon", "kl"], {}, ["elbo"]);
+  for (const o of ["elbo", "recon", "kl"]) g.output(o, ["B"]);
+  return g.bytes();
+}
+
+/** One conv / conv_transpose layer alone: x (B, ...inShape) -> y (B, ...outShape). */
+export function convLayerGraph(layer) {
+  const g = new Graph();
+  g.op("Identity", [convNet(g, g.input("x", ["B", ...layer.inShape]), [layer], "l")], {}, ["y"]);
+  g.output("y", ["B", ...layer.outShape]);
+  return g.bytes();
+}

@@ -9,6 +9,7 @@
 // to every peer. Every peer's outputs are checked against edgevae's before any timing.
 // Then: cold start in fresh processes, binary sizes, the SIMD peak and read bandwidth of this
 // machine, memory, and edgevae scaling tables. Writes bench/RESULTS.md.
+// Last, the conv VAEs (bench/conv.mjs, `node bench/conv.mjs` alone), appended to RESULTS.md.
 
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync, statSync } from "node:fs";
@@ -442,7 +443,7 @@ processes): the ${mb(weightBytes)} of packed weights alone cost ${fmtTime(faultM
 Importing the SDK and first-touching the weights, which no loader can skip, take ${fmtTime(floorMs)}${floorMs > 15
   ? ": already over the 15 ms target for this model on this machine"
   : `, leaving ${fmtTime(15 - floorMs)} of the 15 ms target for compiling the wasm, parsing, converting and packing`}.
-Loading touches little else: each tensor is staged in the not-yet-filled part of the weight region (sdk/plan.ts).
+Loading touches little else: each tensor is staged in the not-yet-filled part of the weight region (sdk/network.ts reserveWeights).
 
 ## Binary sizes
 
@@ -476,3 +477,10 @@ with the read bandwidth above), not by arithmetic. From a few dozen rows on, eac
 `;
 writeFileSync(here("./RESULTS.md"), md);
 console.log(md);
+
+// ---- conv VAEs (bench/conv.mjs): appended to RESULTS.md after the MLP tables ---------------------
+log("conv VAEs (bench/conv.mjs)...");
+const { runConvBench } = await import("./conv.mjs");
+const conv = await runConvBench({ quick: QUICK, log, command: "npm run bench" });
+writeFileSync(here("./RESULTS.md"), `${md}\n${conv.markdown}`);
+console.log(conv.markdown);
