@@ -23,18 +23,9 @@
 // relu and leaky_relu are fused into the store, like the GEMM's epilogue.
 
 import { madd, loadPartial, storePartial } from "./simd";
-import { ACT_RELU, ACT_LEAKY_RELU } from "./activations";
+import { epilogue } from "./gemm";
 
 const NR = 8;
-
-// @ts-ignore: decorator
-@inline function epilogue(v: v128, act: i32, slope: f32): v128 {
-  if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
-  if (act == ACT_LEAKY_RELU) {
-    return v128.bitselect(v, f32x4.mul(v, f32x4.splat(slope)), f32x4.gt(v, f32x4.splat(0)));
-  }
-  return v;
-}
 
 // Applies the activation to 8 channels of one output pixel and stores them (the first `cols`).
 // Not inlined: it runs once per tile, and inlining its 4 copies per kernel costs code size.

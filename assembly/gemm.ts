@@ -67,8 +67,9 @@ export function f32_pack_weights_nr8(src: usize, dst: usize, n: i32, k: i32): vo
   v128.store(out, v128.shuffle<f32>(s2, s3, 2, 3, 6, 7), 96);
 }
 
+// The fused store's activation (relu, leaky_relu(slope), or none); conv.ts uses it too.
 // @ts-ignore: decorator
-@inline function epilogue(v: v128, act: i32, slope: f32): v128 {
+@inline export function epilogue(v: v128, act: i32, slope: f32): v128 {
   if (act == ACT_RELU) return f32x4.max(v, f32x4.splat(0));
   if (act == ACT_LEAKY_RELU) {
     return v128.bitselect(v, f32x4.mul(v, f32x4.splat(slope)), f32x4.gt(v, f32x4.splat(0)));

@@ -9,14 +9,3 @@ export function copyF32(k: Kernels, src: number, dst: number, n: number): void {
   if (view.buffer !== k.memory.buffer) view = new Float32Array(k.memory.buffer);
   view.copyWithin(dst >>> 2, src >>> 2, (src >>> 2) + n);
 }
-
-/** Writes f32 values into wasm memory at `ptr`. */
-export function writeF32(k: Kernels, ptr: number, values: ArrayLike<number>): void {
-  if (view.buffer !== k.memory.buffer) view = new Float32Array(k.memory.buffer);
-  view.set(values, ptr >>> 2);
-}
-
-/** Writes i32 values into wasm memory at `ptr`. */
-export function writeI32(k: Kernels, ptr: number, values: ArrayLike<number>): void {
-  new Int32Array(k.memory.buffer).set(values, ptr >>> 2);
-}
