@@ -5,6 +5,7 @@
 // out is part of its time.
 import { fileURLToPath } from "node:url";
 import * as O from "./onnx.mjs";
+import { ortSessions } from "./peers.mjs";
 
 const nodeModules = fileURLToPath(new URL("../node_modules/", import.meta.url));
 
@@ -25,15 +26,8 @@ export async function edgevaeConvPeer(model, options = {}) {
 
 /** onnxruntime-web, wasm EP, one thread, graph optimisation "all", hand-written ONNX graphs. */
 export async function ortConvPeer(model) {
-  const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.simd = true;
-  const opts = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const [enc, dec, decLogits, elbo] = await Promise.all([
-    ort.InferenceSession.create(O.convEncodeGraph(model), opts),
-    ort.InferenceSession.create(O.convDecodeGraph(model), opts),
-    ort.InferenceSession.create(O.convDecodeGraph(model, { logits: true }), opts),
-    ort.InferenceSession.create(O.convElboGraph(model), opts),
+  const { ort, sessions: [enc, dec, decLogits, elbo] } = await ortSessions([
+    O.convEncodeGraph(model), O.convDecodeGraph(model), O.convDecodeGraph(model, { logits: true }), O.convElboGraph(model),
   ]);
   const { D, J } = model;
   const T = (data, dims) => new ort.Tensor("float32", data, dims);
@@ -48,9 +42,7 @@ export async function ortConvPeer(model) {
 
 /** onnxruntime-web timing one conv / conv_transpose layer alone (for the per-layer table). */
 export async function ortLayerPeer(layer) {
-  const ort = await import("onnxruntime-web");
-  ort.env.wasm.numThreads = 1;
-  const s = await ort.InferenceSession.create(O.convLayerGraph(layer), { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+  const { ort, sessions: [s] } = await ortSessions([O.convLayerGraph(layer)]);
   return { name: "onnxruntime-web", run: async (x, B) => (await s.run({ x: new ort.Tensor("float32", x, [B, ...layer.inShape]) })).y.data };
 }
 

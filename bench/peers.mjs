@@ -19,16 +19,18 @@ export async function edgevaePeer(model, options = {}) {
   };
 }
 
-export async function ortPeer(model, K) {
+/** onnxruntime-web in its fastest one-thread setup (wasm EP, SIMD, graph optimisation "all"): a session per ONNX graph. */
+export async function ortSessions(graphs) {
   const ort = await import("onnxruntime-web");
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.simd = true;
   const opts = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  const [enc, dec, elbo, ll] = await Promise.all([
-    ort.InferenceSession.create(O.encodeGraph(model), opts),
-    ort.InferenceSession.create(O.decodeGraph(model), opts),
-    ort.InferenceSession.create(O.elboGraph(model), opts),
-    ort.InferenceSession.create(O.logLikelihoodGraph(model, K), opts),
+  return { ort, sessions: await Promise.all(graphs.map((g) => ort.InferenceSession.create(g, opts))) };
+}
+
+export async function ortPeer(model, K) {
+  const { ort, sessions: [enc, dec, elbo, ll] } = await ortSessions([
+    O.encodeGraph(model), O.decodeGraph(model), O.elboGraph(model), O.logLikelihoodGraph(model, K),
   ]);
   const { D, J } = model;
   const T = (data, dims) => new ort.Tensor("float32", data, dims);
