@@ -60,8 +60,20 @@ export interface ConvPass {
 
 export type ConvKind = "igemm" | "dot" | "depthwise" | "gemm";
 
+/** One int8 weight block's per-call dequantisation (i8_dequantize's arguments). */
+interface DequantBlock {
+  readonly src: number; readonly scale: number; readonly dst: number; // dst: offset in the scratch
+  readonly groups: number; readonly rows: number; readonly width: number; readonly broadcast: number;
+}
+
 export interface PreparedConv {
   readonly kind: ConvKind;
+  /** int8 weights: per group (depthwise: one) scales in the bias's layout; null for float weights. */
+  readonly scales: readonly number[] | null;
+  /** int8: the blocks widened into the step's scratch at each call, in pass-major order. */
+  readonly dequant: readonly DequantBlock[];
+  /** Bytes of per-call scratch (int8: every weight block as f32, or one GEMM panel; float: 0). */
+  readonly scratchBytes: number;
   readonly spec: Readonly<ConvSpec>;
   readonly passes: readonly ConvPass[];
   readonly biases: readonly number[]; // per group (depthwise: one)
@@ -194,13 +206,16 @@ function splitByValidTaps(s: ConvSpec, g: GridPass): PassPlan[] {
 /**
  * Packs weights, biases and indirection tables of one convolution into the arena.
  * weight in PyTorch layout as f32: conv [cout, cin/g, kh, kw]; transposed [cin, cout/g, kh, kw];
- * bias [cout] or null.
+ * bias [cout] or null. With `scales` ([cout]), `weight` holds int8 values q (exact in f32): the
+ * blocks keep them as i8, in the same layouts, with w = q * scales[out channel]; each call
+ * widens them into its scratch (runConv), or the GEMM does (1x1 convolutions).
  * Everything kept is allocated first; the weights are then staged above it and reordered, and
  * the tables built, by wasm kernels (f32_transpose_items, f32_pack_weights_nr8,
  * i32_conv_indirection: fast even before the JS engine has optimised anything, which matters
  * for cold start), and the staging space is released.
  */
-export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Float32Array, bias: Float32Array | null): PreparedConv {
+export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Float32Array, bias: Float32Array | null,
+                            scales: Float32Array | null = null): PreparedConv {
   const s = { ...spec };
   const start = arena.mark();
   const g = s.groups, cinG = s.cin / g, coutG = s.cout / g;
@@ -221,13 +236,15 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
   const biasLen = depthwise ? cPad : dot ? Math.ceil(coutG / 4) * 4 : panels * NR;
   const biases: number[] = [];
   for (let gi = 0; gi < (depthwise ? 1 : g); gi++) biases.push(arena.allocF32(biasLen));
+  const int8 = scales !== null;
+  const scaleBlocks = int8 ? biases.map(() => arena.allocF32(biasLen)) : null;
   const weightLen = (taps: number): number =>
     Math.max(depthwise ? taps * cPad : dot ? coutG * taps * cinGPad : panels * taps * cinG * NR, 1);
   const passes: ConvPass[] = plans.map((pl) => ({
     pixels: pixelsOf(pl), taps: tapsOf(pl).length,
     ind: arena.alloc(Math.max(pixelsOf(pl) * tapsOf(pl).length, 1) * 4),
     outPix: arena.alloc(pixelsOf(pl) * 4),
-    weights: Array.from({ length: depthwise ? 1 : g }, () => arena.allocF32(weightLen(tapsOf(pl).length))),
+    weights: Array.from({ length: depthwise ? 1 : g }, () => (int8 ? arena.alloc(weightLen(tapsOf(pl).length)) : arena.allocF32(weightLen(tapsOf(pl).length)))),
   }));
   const kept = arena.mark();
 
@@ -240,6 +257,11 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
   const needSub = !depthwise && !dot && plans.some((pl) => tapsOf(pl).length > 0 && !allTaps(tapIndex(pl)));
   const sub = needSub ? arena.allocF32(coutG * T * cinG) : 0;
   const tyP = arena.alloc(Math.max(T, 1) * 4), txP = arena.alloc(Math.max(T, 1) * 4);
+  // int8: each block is packed as f32 here, then narrowed into its i8 block
+  const maxLen = Math.max(...plans.map((pl) => weightLen(tapsOf(pl).length)));
+  const narrow = int8 ? arena.allocF32(maxLen) : 0;
+  const target = (w: number): number => (int8 ? narrow : w);
+  const settle = (w: number, len: number): void => { if (int8) k.f32_to_i8(narrow, w, len); };
   arena.writeF32(src, weight);
   const heap = arena.heapF32();
   const i32 = new Int32Array(arena.memory.buffer);
@@ -248,6 +270,11 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
     const b = biases[gi]! >>> 2, n = depthwise ? s.cout : coutG;
     heap.fill(0, b, b + biasLen);
     if (bias) heap.set(bias.subarray(gi * n, gi * n + n), b);
+    if (scaleBlocks !== null) {
+      const q = scaleBlocks[gi]! >>> 2;
+      heap.fill(0, q, q + biasLen);
+      heap.set(scales!.subarray(gi * n, gi * n + n), q);
+    }
   }
   plans.forEach((pl, j) => {
     const pass = passes[j]!;
@@ -268,9 +295,10 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
     // W [c, 1, kh, kw] = (c, T) -> (T, c); pass weights (taps, cPad): row i = tap S[i]
     k.f32_transpose_items(src, 1, s.cin, T, all);
     plans.forEach((pl, j) => {
-      const w = passes[j]!.weights[0]! >>> 2;
-      heap.fill(0, w, w + weightLen(tapsOf(pl).length));
+      const w = target(passes[j]!.weights[0]!) >>> 2, len = weightLen(tapsOf(pl).length);
+      heap.fill(0, w, w + len);
       tapIndex(pl).forEach((t, i) => copy((all >>> 2) + t * s.cin, w + i * cPad, s.cin));
+      settle(passes[j]!.weights[0]!, len);
     });
   } else {
     for (let gi = 0; gi < g; gi++) {
@@ -278,7 +306,7 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
       if (!s.transposed) k.f32_transpose_items(src + gi * coutG * cinG * T * 4, coutG, cinG, T, all); // from [j][c][t]
       else k.f32_transpose_items(src + gi * cinG * coutG * T * 4, 1, cinG, coutG * T, all);          // from [c][j][t]
       plans.forEach((pl, j) => {
-        const w = passes[j]!.weights[gi]!;
+        const block = passes[j]!.weights[gi]!, w = target(block);
         const S = tapIndex(pl), t = S.length;
         if (dot) { // (coutG, t, cinGPad)
           const wq = w >>> 2;
@@ -286,9 +314,10 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
           for (let co = 0; co < coutG; co++) {
             S.forEach((tap, i) => copy((all >>> 2) + (co * T + tap) * cinG, wq + (co * t + i) * cinGPad, cinG));
           }
+          settle(block, weightLen(t));
           return;
         }
-        if (t === 0) { heap.fill(0, w >>> 2, (w >>> 2) + weightLen(0)); return; }
+        if (t === 0) { heap.fill(0, w >>> 2, (w >>> 2) + weightLen(0)); settle(block, weightLen(0)); return; }
         let m = all; // (coutG, t*cinG), K = i*cinG + c
         if (!allTaps(S)) {
           m = sub;
@@ -297,6 +326,7 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
           }
         }
         k.f32_pack_weights_nr8(m, w, coutG, t * cinG);
+        settle(block, weightLen(t));
       });
     }
   }
@@ -312,8 +342,23 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
         gr.qh === s.inH && gr.qw === s.inW && s.outH === s.inH && s.outW === s.inW) kind = "gemm";
   }
 
+  // int8: what each call widens, and where in its scratch (the GEMM widens one panel itself)
+  const dequant: DequantBlock[] = [];
+  let scratchBytes = 0;
+  if (scaleBlocks !== null && kind === "gemm") scratchBytes = s.cin * NR * 4;
+  else if (scaleBlocks !== null) {
+    passes.forEach((pass, j) => pass.weights.forEach((src, gi) => {
+      const t = pass.taps;
+      const shape = depthwise ? { groups: 1, rows: t, width: cPad, broadcast: 0 }
+        : dot ? { groups: coutG, rows: t, width: cinGPad, broadcast: 1 }
+        : { groups: panels, rows: t * cinG, width: NR, broadcast: 0 };
+      dequant.push({ src, scale: scaleBlocks[gi]!, dst: scratchBytes, ...shape });
+      scratchBytes += Math.ceil(weightLen(tapsOf(plans[j]!).length) / 16) * 64;
+    }));
+  }
+
   return {
-    kind, spec: s, passes, biases, zero, cinG, coutG,
+    kind, spec: s, passes, biases, zero, cinG, coutG, scales: scaleBlocks, dequant, scratchBytes,
     xItemBytes: s.inH * s.inW * s.cin * 4,
     yItemBytes: s.outH * s.outW * s.cout * 4,
     modelBytes: kept - start,
@@ -324,17 +369,26 @@ export function prepareConv(k: Kernels, arena: Arena, spec: ConvSpec, weight: Fl
  * y = act(conv(x)): x items x (inH*inW*cin) f32 NHWC at byte offset x; y items x
  * (outH*outW*cout) NHWC at byte offset y (x != y). act: 0 none, 1 relu, 2 leaky_relu(slope).
  */
-export function runConv(k: Kernels, p: PreparedConv, x: number, y: number, items: number, act: number, slope: number): void {
+export function runConv(k: Kernels, p: PreparedConv, x: number, y: number, items: number, act: number, slope: number,
+                        scratch = 0): void {
   if (items <= 0) return;
   const s = p.spec;
   if (p.kind === "gemm") {
-    k.f32_gemm_bias_act(x, items * s.inH * s.inW, s.cin, p.passes[0]!.weights[0]!, p.biases[0]!, s.cout, y, act, slope);
+    if (p.scales !== null) {
+      k.i8_gemm_bias_act(x, items * s.inH * s.inW, s.cin, p.passes[0]!.weights[0]!, p.scales[0]!, p.biases[0]!, s.cout, y, act, slope, scratch);
+    } else {
+      k.f32_gemm_bias_act(x, items * s.inH * s.inW, s.cin, p.passes[0]!.weights[0]!, p.biases[0]!, s.cout, y, act, slope);
+    }
     return;
   }
+  // int8: this call's f32 weights, w = q * scale, widened into the scratch (the same every call)
+  for (const d of p.dequant) k.i8_dequantize(d.src, d.scale, scratch + d.dst, d.groups, d.rows, d.width, d.broadcast);
+  let block = 0;
+  const weights = (pass: ConvPass, g: number): number => (p.scales === null ? pass.weights[g]! : scratch + p.dequant[block++]!.dst);
   if (p.kind === "depthwise") {
     for (const pass of p.passes) {
       k.f32_dwconv(items, pass.pixels, pass.taps, s.cin, x, p.xItemBytes, pass.ind, p.zero,
-        pass.weights[0]!, p.biases[0]!, y, p.yItemBytes, pass.outPix, act, slope);
+        weights(pass, 0), p.biases[0]!, y, p.yItemBytes, pass.outPix, act, slope);
     }
     return;
   }
@@ -342,7 +396,7 @@ export function runConv(k: Kernels, p: PreparedConv, x: number, y: number, items
   for (const pass of p.passes) {
     for (let g = 0; g < s.groups; g++) {
       conv(items, pass.pixels, pass.taps, p.cinG, x + g * p.cinG * 4, p.xItemBytes,
-        pass.ind, p.zero, pass.weights[g]!, p.biases[g]!, p.coutG,
+        pass.ind, p.zero, weights(pass, g), p.biases[g]!, p.coutG,
         y + g * p.coutG * 4, p.yItemBytes, pass.outPix, act, slope);
     }
   }

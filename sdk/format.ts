@@ -92,7 +92,7 @@ export function parseArchitecture(raw: unknown, tensors: ReadonlyMap<string, Ten
   const paramSize = learned ? 2 * inputSize : inputSize;
   let parameters = 0;
   const st = {
-    version, tensors, readableDtypes: READABLE_DTYPES,
+    version, tensors, readableDtypes: READABLE_DTYPES[version],
     count(n: number) {
       parameters += n;
       if (parameters > LIMITS.maxParameters) fail("E_LIMIT", `the model has more than ${LIMITS.maxParameters} parameters`);

@@ -26,8 +26,22 @@ export interface Kernels {
   philox4x32_10(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: number): void;
   rng_normal_fill(dst: number, count: number, seedLo: number, seedHi: number, start: number, scratch: number): void;
   f16_to_f32(src: number, dst: number, n: number): void;
+  /** src (n) bfloat16 bits -> dst (n) f32, exact. */
+  bf16_to_f32(src: number, dst: number, n: number): void;
+  /** src (n) i8 -> dst (n) f32, exact. */
+  i8_to_f32(src: number, dst: number, n: number): void;
+  /** src (n) f32 integers in [-128, 127] -> dst (n) i8. */
+  f32_to_i8(src: number, dst: number, n: number): void;
+  /** q (N, K) row-major i8 -> packed (ceil(N/8), K, 8) i8, zero padded (assembly/int8.ts). */
+  i8_pack_weights_nr8(src: number, dst: number, n: number, k: number): void;
+  /** y (m, n) = act((x (m, k) . q^T) * scale + bias): w packed i8 (ceil(n/8), k, 8); scale, bias (ceil(n/8)*8); buf k*8 f32 scratch. */
+  i8_gemm_bias_act(x: number, m: number, k: number, w: number, scale: number, bias: number, n: number, y: number, act: number, slope: number, buf: number): void;
+  /** dst (groups, rows, width) f32 = q * scale: scale[g][c] per column, or scale[g] when broadcast = 1. */
+  i8_dequantize(src: number, scale: number, dst: number, groups: number, rows: number, width: number, broadcast: number): void;
   f32_count_nonfinite(p: number, n: number): number;
   f32_count_nan(p: number, n: number): number;
+  /** dst (n) = src (n) f32, memory.copy: the ranges may overlap (assembly/train/backward.ts). */
+  f32_copy(src: number, dst: number, n: number): void;
   // The convolution engine (assembly/conv.ts, layout.ts, norm.ts; planned by sdk/conv.ts).
   /** One conv group, NHWC: ind (pixels, taps) i32 byte offsets or -1 (-> zero); w packed (ceil(cout/8), taps*cin, 8), K = t*cin + c; bias (ceil(cout/8)*8); output pixel p at y + b*yItemBytes + outPix[p]. */
   f32_conv_igemm_4x8(items: number, pixels: number, taps: number, cin: number, x: number, xItemBytes: number, ind: number, zero: number, w: number, bias: number, cout: number, y: number, yItemBytes: number, outPix: number, act: number, slope: number): void;
@@ -54,7 +68,7 @@ export interface Kernels {
 }
 
 /** The ABI version this SDK speaks (assembly/index.ts ABI_VERSION). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** Activation codes (assembly/activations.ts). */
 export const ACT = {

@@ -11,7 +11,7 @@ import type { Architecture } from "./format";
 import type { Kernels } from "./kernels";
 import type { Arena } from "./memory";
 import { bindProgram, compileModel, type BoundProgram, type Program, type TensorSource } from "./network";
-import type { TensorInfo } from "./safetensors";
+import { elementsOf, stageFloats, type TensorInfo } from "./safetensors";
 
 export interface Model {
   readonly arch: Architecture;
@@ -34,6 +34,11 @@ export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: Readon
   const base = arena.mark();
   const source: TensorSource = {
     stageF32: (name, at) => stageTensor(tensors.get(name)!, bytes, k, arena, at),
+    stageRaw(name, at) {
+      const t = tensors.get(name)!;
+      arena.heapU8().set(bytes.subarray(t.begin, t.end), at);
+      return at;
+    },
     tensorF32(name) {
       const t = tensors.get(name)!;
       return arena.readF32(stageTensor(t, bytes, k, arena, topStage(arena, t)), elementsOf(t));
@@ -46,31 +51,31 @@ export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: Readon
   return { arch, encoder: encoder!, decoder: decoder!, bytes: arena.mark() - base };
 }
 
-function elementsOf(t: TensorInfo): number {
-  return (t.end - t.begin) / (t.dtype === "F16" ? 2 : 4);
-}
+
 
 /** Staging just past the arena's top for tensor t (grown into, never kept): valid until the next allocation. */
 function topStage(arena: Arena, t: TensorInfo): number {
   const count = elementsOf(t);
   const mark = arena.mark();
-  const at = arena.allocF32(count + (t.dtype === "F16" ? Math.ceil(count / 2) : 0));
+  const at = arena.allocF32(stageFloats(t));
   arena.release(mark);
   return at;
 }
 
 /**
- * Copies a tensor to `at` as f32 (F16 staged raw after it, then widened exactly in wasm) and
+ * Copies a tensor to `at` as f32 (F16 / BF16 / I8 staged raw after it, then widened exactly in wasm) and
  * checks it is finite; returns `at`. The caller makes sure the memory is there and unused.
  */
 function stageTensor(t: TensorInfo, bytes: Uint8Array, k: Kernels, arena: Arena, at: number): number {
   const count = elementsOf(t);
   if (t.dtype === "F32") {
     arena.heapU8().set(bytes.subarray(t.begin, t.end), at);
-  } else {
+  } else { // widened exactly in wasm from the raw bytes staged behind the f32 values
     const raw = at + count * 4;
     arena.heapU8().set(bytes.subarray(t.begin, t.end), raw);
-    k.f16_to_f32(raw, at, count);
+    if (t.dtype === "F16") k.f16_to_f32(raw, at, count);
+    else if (t.dtype === "BF16") k.bf16_to_f32(raw, at, count);
+    else k.i8_to_f32(raw, at, count); // I8: q, exact
   }
   const bad = k.f32_count_nonfinite(at, count);
   if (bad > 0) {
@@ -94,6 +99,8 @@ export interface Workspace {
   readonly accA: number; readonly accB: number; // (rows) f64 running states
   readonly pair: number;    // (2, J) interpolation ends
   readonly scratch: number; // 16 bytes for the RNG
+  /** Per-call scratch of the programs' steps (int8 weights widened for one call): max of both programs' scratchBytes, or 0. */
+  readonly dequant: number;
   /** The programs' intermediate values: max(encoder, decoder) workspaceFloats x rows. */
   readonly work: number;
   readonly encoder: BoundProgram; // x -> h
@@ -111,13 +118,15 @@ export function planWorkspace(arena: Allocator, model: Model, rows: number): Wor
   const params = arena.allocF32(rows * P);
   const mean = learned ? arena.allocF32(rows * D) : params, spare = learned ? arena.allocF32(rows * D) : 0;
   const work = arena.allocF32(rows * Math.max(model.encoder.workspaceFloats, model.decoder.workspaceFloats, 1));
+  const scratchBytes = Math.max(model.encoder.scratchBytes, model.decoder.scratchBytes);
+  const dequant = scratchBytes > 0 ? arena.alloc(scratchBytes) : 0;
   return {
     rows, x, h, z, eps, params, mean, spare,
     rowVals: arena.allocF32(rows), kl: arena.allocF32(rows), recon: arena.allocF32(rows), elbo: arena.allocF32(rows),
     accA: arena.allocF64(rows), accB: arena.allocF64(rows),
     pair: arena.allocF32(2 * J), scratch: arena.alloc(16),
-    work,
-    encoder: bindProgram(model.encoder, rows, x, h, work),
-    decoder: bindProgram(model.decoder, rows, z, params, work),
+    work, dequant,
+    encoder: bindProgram(model.encoder, rows, x, h, work, dequant),
+    decoder: bindProgram(model.decoder, rows, z, params, work, dequant),
   };
 }

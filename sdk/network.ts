@@ -105,16 +105,19 @@ export interface Program {
   readonly offsets: readonly number[];
   /** Floats per row of the program's workspace (its intermediate buffers). */
   readonly workspaceFloats: number;
+  /** Bytes of per-call scratch its steps need (the largest StepSpec.scratchBytes; 0 for none). */
+  readonly scratchBytes: number;
 }
 
 /** Where a tensor of the file is read from while loading (sdk/model.ts). */
 export interface TensorSource {
   tensorF32(name: string): Float32Array;
   stageF32(name: string, at: number): number;
+  stageRaw(name: string, at: number): number;
 }
 
 /** What each layer of a list is compiled with: the batch_norm and activation that follow it, when it can fuse them. */
-function fusions(list: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">, out: Map<Layer, Fused>): void {
+function fusions(list: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">, out: Map<Layer, Fused>): void {
   for (let i = 0; i < list.length; i++) {
     const layer = list[i]!;
     const def = OPS.get(layer.type)!;
@@ -147,14 +150,14 @@ const FUSED_AWAY: Fused = { affine: null, act: -1, slope: 0 };
  */
 export function compileModel(networks: readonly { layers: readonly Layer[]; input: Shape }[], k: Kernels, arena: Arena,
                              source: TensorSource): Program[] {
-  const base = { k, arena, tensorF32: source.tensorF32, stageF32: source.stageF32 };
+  const base = { k, arena, tensorF32: source.tensorF32, stageF32: source.stageF32, stageRaw: source.stageRaw };
   const fused = new Map<Layer, Fused>();
   for (const n of networks) fusions(n.layers, base, fused);
   const reserved = reserveWeights(networks.flatMap((n) => allLayers(n.layers)), base, fused);
   return networks.map((n) => compileNetwork(n.layers, n.input, base, fused, reserved));
 }
 
-function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">,
+function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">,
                         fused: ReadonlyMap<Layer, Fused>): Map<Layer, unknown> {
   const arena = c.arena;
   const items = layers.filter((l) => OPS.get(l.type)!.reserve !== undefined && fused.get(l) !== FUSED_AWAY)
@@ -171,7 +174,7 @@ function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" 
   return out;
 }
 
-function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compiler, "tensorF32" | "stageF32" | "k" | "arena">,
+function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">,
                         fused: ReadonlyMap<Layer, Fused>, reserved: ReadonlyMap<Layer, unknown>): Program {
   const steps: Step[] = [];
   const sizes: number[] = [sizeOf(input)];
@@ -201,7 +204,8 @@ function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compi
     const n = sizes[0]!;
     v = c.step({ name: "output copy", inputs: [0], shape: [n], run: (k, rows, [x], y) => copyF32(k, x!, y, rows * n) });
   }
-  return { steps, sizes, output: v, ...planBuffers(steps, sizes, v) };
+  const scratchBytes = Math.max(0, ...steps.map((s) => s.scratchBytes ?? 0));
+  return { steps, sizes, output: v, scratchBytes, ...planBuffers(steps, sizes, v) };
 }
 
 // ---- buffer planning -----------------------------------------------------------------------
@@ -263,22 +267,24 @@ function planBuffers(steps: readonly Step[], sizes: readonly number[], output: V
 /** A program bound to buffers: every step's pointers resolved once (no work per call but the kernels). */
 export interface BoundProgram {
   readonly steps: readonly { readonly step: Step; readonly ins: readonly number[]; readonly out: number }[];
+  /** The workspace's scratch buffer (program.scratchBytes at least), or 0 when no step needs one. */
+  readonly scratch: number;
 }
 
 /**
  * Binds a program to the caller's `input` and `output` buffers and to a workspace at `work`
  * holding `capacity` rows of its intermediate values (program.workspaceFloats * capacity
- * floats). All pointers are byte offsets.
+ * floats) and to `scratch` (p.scratchBytes bytes at least). All pointers are byte offsets.
  */
-export function bindProgram(p: Program, capacity: number, input: number, output: number, work: number): BoundProgram {
+export function bindProgram(p: Program, capacity: number, input: number, output: number, work: number, scratch: number): BoundProgram {
   const ptr = (v: ValueId): number => {
     const o = p.offsets[v]!;
     return o === -1 ? input : o === -2 ? output : work + o * capacity * 4;
   };
-  return { steps: p.steps.map((step) => ({ step, ins: step.inputs.map(ptr), out: ptr(step.output) })) };
+  return { steps: p.steps.map((step) => ({ step, ins: step.inputs.map(ptr), out: ptr(step.output) })), scratch };
 }
 
 /** Runs a bound program over `rows` rows (at most its capacity). */
 export function runProgram(k: Kernels, p: BoundProgram, rows: number): void {
-  for (const s of p.steps) s.step.run(k, rows, s.ins, s.out);
+  for (const s of p.steps) s.step.run(k, rows, s.ins, s.out, p.scratch);
 }

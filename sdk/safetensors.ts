@@ -41,12 +41,27 @@ function jsonDepth(text: string): number {
   return max;
 }
 
-/** Bytes per element of every safetensors dtype (to check sizes); edgevae reads F32 and F16. */
-const DTYPE_BYTES: Readonly<Record<string, number>> = {
+/** Bytes per element of every safetensors dtype (to check sizes); edgevae reads F32, F16, BF16, and I8 weights with scales. */
+export const DTYPE_BYTES: Readonly<Record<string, number>> = {
   BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
   I32: 4, U32: 4, F32: 4, I64: 8, U64: 8, F64: 8,
 };
-export const READABLE_DTYPES: readonly string[] = ["F32", "F16"];
+/** Elements of a parsed tensor. */
+export function elementsOf(t: TensorInfo): number {
+  return (t.end - t.begin) / DTYPE_BYTES[t.dtype]!;
+}
+
+/** Floats a tensor takes when staged as f32 for loading: its values, then its raw bytes behind them when narrower. */
+export function stageFloats(t: TensorInfo): number {
+  return elementsOf(t) + (t.dtype === "F32" ? 0 : Math.ceil((t.end - t.begin) / 4));
+}
+
+/**
+ * The dtypes each format version reads (F16 and BF16 widened exactly to f32). I8 is read only
+ * as a linear / conv weight with a per-output-channel weight_scale (FORMAT.md); BF16 and I8
+ * came with version 2.
+ */
+export const READABLE_DTYPES: Readonly<Record<1 | 2, readonly string[]>> = { 1: ["F32", "F16"], 2: ["F32", "F16", "BF16", "I8"] };
 
 /**
  * The first key that some object in `text` (valid JSON) holds twice, else undefined.

@@ -4,12 +4,13 @@
 // the chunking (noise is indexed by item and sample, not by position in a chunk).
 
 import { ArgumentError, DisposedError, EdgeVaeError, RuntimeError } from "./errors";
-import { parameterCount, parseModel, tensorNames, type Architecture, type Likelihood } from "./format";
+import { parameterCount, parseModel, type Architecture, type Likelihood } from "./format";
+import type { TensorInfo } from "./safetensors";
 import { ABI_VERSION, ACT, type Kernels } from "./kernels";
 import { LIMITS } from "./limits";
 import { Arena } from "./memory";
 import { loadModel, planWorkspace, type Model, type Workspace } from "./model";
-import { runProgram } from "./network";
+import { allLayers, runProgram } from "./network";
 import { OPS } from "./ops/index";
 import { compileWasm, defaultModule, hasRelaxedSimd, type SimdLevel, type WasmSource } from "./runtime";
 
@@ -24,6 +25,8 @@ export interface LoadOptions {
   maxMemoryBytes?: number;
 }
 
+export type WeightDtype = "F32" | "F16" | "BF16" | "I8" | "mixed";
+
 export interface ModelInfo {
   readonly inputShape: readonly number[];
   readonly inputSize: number;
@@ -35,8 +38,11 @@ export interface ModelInfo {
   readonly likelihood: Likelihood;
   /** Weights and biases in the file's networks. */
   readonly parameterCount: number;
-  /** The weights' dtype in the file: "F32", "F16", or "mixed". */
-  readonly dtype: "F32" | "F16" | "mixed";
+  /**
+   * The dtype of the file's linear and conv weights when they all share one ("I8": int8 with
+   * per-channel scales; biases, scales and norm tensors are floating point), else "mixed".
+   */
+  readonly dtype: WeightDtype;
   /** One line per layer (nested ones indented), e.g. "conv2d 1->32 3x3 stride 2x2 -> [32, 14, 14]". */
   readonly encoder: readonly string[];
   readonly decoder: readonly string[];
@@ -98,6 +104,20 @@ export interface ReconstructOptions extends NoiseOptions {
 
 const MAX_SAMPLES = 1 << 20;
 const MAX_ROWS_OPTION = 1 << 16;
+
+/**
+ * Internal (sdk/parallel), not exported from the package: an options key holding the index of
+ * a call's first item in the batch it was cut from, so that a seeded elbo / logLikelihood /
+ * reconstruct on a slice draws exactly the whole batch's noise for those items.
+ */
+export const NOISE_ITEM_OFFSET: unique symbol = Symbol("edgevae.noiseItemOffset");
+
+function noiseItemOffset(options: object): number {
+  const v = (options as { [NOISE_ITEM_OFFSET]?: unknown })[NOISE_ITEM_OFFSET];
+  if (v === undefined) return 0;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) invalid("E_ARGUMENT", `internal item offset must be a non-negative integer, got ${String(v)}`);
+  return v;
+}
 
 /** What elbo / logLikelihood do around the shared sampling loop (forEachSampleBlock). */
 interface SampleSteps {
@@ -189,7 +209,7 @@ export class Vae {
       version: arch.version,
       likelihood: arch.likelihood,
       parameterCount: parameterCount(arch.encoder) + parameterCount(arch.decoder),
-      dtype: dtypeOf(arch, parsed.tensors),
+      dtype: dtypeOf(arch),
       encoder: describeLayers(arch.encoder),
       decoder: describeLayers(arch.decoder),
       simd: k.relaxed_simd() === 1 ? "relaxed" : "baseline",
@@ -243,7 +263,7 @@ export class Vae {
       if (useMean) {
         k.f32_split_halves(b.h, nb, J, b.z, b.eps);
       } else {
-        this.fillNoise(k, seed, b0 * J, nb * J);
+        this.fillNoise(k, seed, (noiseItemOffset(options) + b0) * J, nb * J);
         k.f32_reparameterise(b.h, nb, 1, J, b.eps, b.z);
       }
       this.decodeMeanChunk(k, nb, out, b0);
@@ -304,7 +324,7 @@ export class Vae {
     const seed = eps === undefined ? seedOf(options.seed, "elbo") : 0;
     const b = this.buf;
     const result = { elbo: newResult(batch, "elbo"), recon: newResult(batch, "elbo"), kl: newResult(batch, "elbo") };
-    this.forEachSampleBlock(k, xs, batch, S, eps, seed, {
+    this.forEachSampleBlock(k, xs, batch, S, eps, seed, noiseItemOffset(options), {
       start: (nb) => {
         k.f32_kl_std_normal(b.h, nb, this.latentDim, b.kl);
         k.f64_fill(b.accA, nb, 0);
@@ -335,7 +355,7 @@ export class Vae {
     const seed = eps === undefined ? seedOf(options.seed, "logLikelihood") : 0;
     const b = this.buf, J = this.latentDim;
     const out = newResult(batch, "logLikelihood");
-    this.forEachSampleBlock(k, xs, batch, K, eps, seed, {
+    this.forEachSampleBlock(k, xs, batch, K, eps, seed, noiseItemOffset(options), {
       start: (nb) => {
         k.f64_fill(b.accA, nb, -Infinity); // running max of the log weights
         k.f64_fill(b.accB, nb, 0);         // running sum of exp(weight - max)
@@ -378,7 +398,7 @@ export class Vae {
    * split into blocks, so a block's noise is always one contiguous slice of the item-major layout.
    */
   private forEachSampleBlock(k: Kernels, xs: Float32Array, batch: number, S: number,
-                             eps: Float32Array | undefined, seed: number,
+                             eps: Float32Array | undefined, seed: number, firstItem: number,
                              steps: SampleSteps): void {
     const b = this.buf, J = this.latentDim;
     const itemsPerChunk = Math.max(1, Math.floor(b.rows / S));
@@ -391,7 +411,7 @@ export class Vae {
         const ns = Math.min(samplesPerBlock, S - s0);
         const first = (b0 * S + s0) * J, n = nb * ns * J;
         if (eps !== undefined) this.writeChecked(eps, first, n, b.eps, "eps");
-        else this.fillNoise(k, seed, first, n);
+        else this.fillNoise(k, seed, ((firstItem + b0) * S + s0) * J, n); // firstItem: see NOISE_ITEM_OFFSET
         k.f32_reparameterise(b.h, nb, ns, J, b.eps, b.z);
         runProgram(k, b.decoder, nb * ns);
         this.logProb(k, nb, ns);
@@ -645,10 +665,12 @@ function fittingRows(arena: Arena, model: Model, wanted: number): number {
   }
 }
 
-function dtypeOf(arch: Architecture, tensors: ReadonlyMap<string, { dtype: string }>): "F32" | "F16" | "mixed" {
+function dtypeOf(arch: Architecture): WeightDtype {
   const seen = new Set<string>();
-  for (const name of [...tensorNames(arch.encoder), ...tensorNames(arch.decoder)]) seen.add(tensors.get(name)!.dtype);
-  return seen.size === 1 ? ([...seen][0] as "F32" | "F16") : "mixed";
+  for (const layer of allLayers([...arch.encoder, ...arch.decoder])) {
+    if (layer.type === "linear" || OPS.get(layer.type) === OPS.get("conv2d")) seen.add((layer as { weight: TensorInfo }).weight.dtype);
+  }
+  return seen.size === 1 ? ([...seen][0] as WeightDtype) : "mixed";
 }
 
 /** One line per layer, nested layers (a residual's body and shortcut) indented under theirs. */

@@ -2,19 +2,23 @@
 // FORMAT.md version 2). One definition for the four: a 1-D layer is the 2-D one on a 1 x L
 // image. The kernels are indirect GEMMs over NHWC values (sdk/conv.ts, assembly/conv.ts);
 // transposed convolutions run as stride_h x stride_w sub-convolutions. A following batch_norm
-// is folded into the weights, a following relu / leaky_relu into the kernel's store.
+// is folded into the weights (int8: into the scales), a following relu / leaky_relu into the
+// kernel's store. An I8 weight stays int8 in the model and is widened per call (sdk/conv.ts).
 
 import { prepareConv, runConv, type ConvSpec } from "../conv";
 import { LIMITS } from "../limits";
 import type { TensorInfo } from "../safetensors";
 import { showShape, sizeOf } from "../shape";
 import type { LayerBase, LayerReader, OpDef } from "./types";
+import { weightScales } from "./util";
 
 export type ConvType = "conv2d" | "conv1d" | "conv_transpose2d" | "conv_transpose1d";
 
 export interface ConvLayer extends LayerBase {
   readonly type: ConvType;
   readonly weight: TensorInfo;
+  /** [Cout] per-output-channel scales when the weight is I8 (w = q * scale), else null. */
+  readonly scale: TensorInfo | null;
   readonly bias: TensorInfo | null;
   /** The geometry as a 2-D convolution (1-D layers: H = 1, kh = 1). */
   readonly spec: ConvSpec;
@@ -46,7 +50,7 @@ function parseConv(r: LayerReader, input: readonly number[]): ConvLayer {
   if (ws !== null && (cout < 1 || kh < 1 || kw < 1)) r.fail("E_TENSOR_SHAPE", `tensor ${r.raw.weight as string} has shape ${JSON.stringify(ws)}: ${r.at} needs at least one output channel and a kernel of at least 1`);
   if (cout % groups !== 0) r.fail("E_ARCHITECTURE", `${r.at}: groups = ${groups} does not divide the ${cout} output channels`);
   const wantShape = transposed ? [cin, cout / groups, ...kernel] : [cout, cin / groups, ...kernel];
-  const weight = r.tensor("weight", wantShape, false, ` (its input has ${cin} channels, groups = ${groups})`)!;
+  const { weight, scale } = r.weight(wantShape, cout, ` (its input has ${cin} channels, groups = ${groups})`);
   const bias = r.tensor("bias", [cout], true);
 
   const ones = Array(dims).fill(1), zeros = Array(dims).fill(0);
@@ -88,7 +92,7 @@ function parseConv(r: LayerReader, input: readonly number[]): ConvLayer {
     transposed, cin, cout, groups, inH: h, inW: w, kh, kw, strideH: sh, strideW: sw,
     dilationH: dh, dilationW: dw, padTop, padLeft, padBottom, padRight, outPadH, outPadW, outH, outW,
   };
-  return { type, at: r.at, input, output, weight, bias, spec };
+  return { type, at: r.at, input, output, weight, scale, bias, spec };
 }
 
 /** Folds y * scale[o] + shift[o] (a batch_norm after the layer) into the weight and bias, per output channel o. */
@@ -115,6 +119,7 @@ function describeConv(l: ConvLayer): string {
   if (s.strideH !== 1 || s.strideW !== 1) parts.push(`stride ${two ? `${s.strideH}x${s.strideW}` : s.strideW}`);
   if (s.dilationH !== 1 || s.dilationW !== 1) parts.push(`dilation ${two ? `${s.dilationH}x${s.dilationW}` : s.dilationW}`);
   if (s.groups !== 1) parts.push(`groups ${s.groups}`);
+  if (l.scale !== null) parts.push("int8");
   if (l.bias === null) parts.push("(no bias)");
   return `${parts.join(" ")} -> ${showShape(l.output)}`;
 }
@@ -125,20 +130,28 @@ export const conv: OpDef<ConvLayer> = {
   fuses: { batchNorm: true, activation: true },
   parse: parseConv,
   parameters: (l) => sizeOf(l.weight.shape) + (l.bias === null ? 0 : l.spec.cout),
-  tensors: (l) => (l.bias === null ? [l.weight.name] : [l.weight.name, l.bias.name]),
+  tensors: (l) => [l.weight.name, ...(l.scale === null ? [] : [l.scale.name]), ...(l.bias === null ? [] : [l.bias.name])],
   describe: describeConv,
   compile(layer, c, input, fused) {
     const s = layer.spec;
-    const weight = c.tensorF32(layer.weight.name);
+    const weight = c.tensorF32(layer.weight.name); // int8: q, exact
     let bias = layer.bias === null ? null : c.tensorF32(layer.bias.name);
-    if (fused.affine !== null) {
+    let scales: Float32Array | null = null;
+    if (layer.scale !== null) {
+      scales = Float32Array.from(weightScales(c, layer.scale, layer.at, fused.affine?.scale ?? null));
+      if (fused.affine !== null) {
+        bias ??= new Float32Array(s.cout);
+        for (let o = 0; o < s.cout; o++) bias[o] = bias[o]! * fused.affine.scale[o]! + fused.affine.shift[o]!;
+      }
+    } else if (fused.affine !== null) {
       bias ??= new Float32Array(s.cout);
       foldAffine(s, weight, bias, fused.affine.scale, fused.affine.shift);
     }
-    const prepared = prepareConv(c.k, c.arena, s, weight, bias);
+    const prepared = prepareConv(c.k, c.arena, s, weight, bias, scales);
     return c.step({
-      name: `${layer.at} ${layer.type}`, inputs: [input], shape: layer.output,
-      run(k, rows, [x], y) { runConv(k, prepared, x!, y, rows, fused.act, fused.slope); },
+      name: `${layer.at} ${layer.type}${scales === null ? "" : " int8"}`, inputs: [input], shape: layer.output,
+      scratchBytes: prepared.scratchBytes,
+      run(k, rows, [x], y, scratch) { runConv(k, prepared, x!, y, rows, fused.act, fused.slope, scratch); },
     });
   },
 };

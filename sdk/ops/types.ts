@@ -35,8 +35,13 @@ export interface StepSpec {
   readonly shape: Shape;
   /** The step may write its output over inputs[0] (elementwise ops): the planner decides. */
   readonly inPlace?: boolean;
-  /** Runs over `rows` items: ins[i] points at inputs[i]'s rows, out at the output's. */
-  run(k: Kernels, rows: number, ins: readonly number[], out: number): void;
+  /**
+   * Bytes of per-call scratch the step needs (int8 weights widened for one call), not kept
+   * between calls: the workspace holds one scratch buffer, the largest any step asks for.
+   */
+  readonly scratchBytes?: number;
+  /** Runs over `rows` items: ins[i] points at inputs[i]'s rows, out at the output's; scratch at the workspace's scratch buffer. */
+  run(k: Kernels, rows: number, ins: readonly number[], out: number, scratch: number): void;
 }
 
 /** What compile() gets: the wasm instance, the Model's arena, the file's tensors, and the program being built. */
@@ -51,6 +56,8 @@ export interface Compiler {
    * holds nothing yet (a Reserve's `stage`); returns `at`.
    */
   stageF32(name: string, at: number): number;
+  /** The tensor's bytes as the file holds them (an I8 weight), copied to `at` as stageF32 does; returns `at`. */
+  stageRaw(name: string, at: number): number;
   /** Appends a step; returns the value it writes. */
   step(spec: StepSpec): ValueId;
   /** Compiles a nested layer list (residual branches) from `input`; returns its output value. */
@@ -200,7 +207,7 @@ export class LayerReader {
   }
 
   /** The tensor named by `key`: present, of a readable dtype, of shape `shape`. null when optional and absent/null. */
-  tensor(key: string, shape: readonly number[], optional: boolean, why = ""): TensorInfo | null {
+  tensor(key: string, shape: readonly number[], optional: boolean, why = "", allowI8 = false): TensorInfo | null {
     const name = this.raw[key] ?? null;
     if (name === null) {
       if (optional) return null;
@@ -209,13 +216,33 @@ export class LayerReader {
     if (typeof name !== "string") this.fail("E_ARCHITECTURE", `${this.at}: "${key}" must be a tensor name${optional ? " or null" : ""}, got ${JSON.stringify(name)}`);
     const t = this.tensors.get(name);
     if (t === undefined) this.fail("E_TENSOR_MISSING", `${this.at} names tensor "${name}", which is not in the file`);
-    if (!this.readableDtypes.includes(t.dtype)) {
-      this.fail("E_DTYPE", `tensor ${name} is ${t.dtype}; edgevae reads ${this.readableDtypes.join(" and ")} weights (convert it when exporting)`);
+    if (!this.readableDtypes.includes(t.dtype) || (t.dtype === "I8" && !allowI8)) {
+      const floats = this.readableDtypes.filter((d) => d !== "I8").join(", ");
+      const i8 = this.readableDtypes.includes("I8") ? ", and I8 only as a linear or conv layer's weight with a weight_scale" : "";
+      this.fail("E_DTYPE", `tensor ${name} is ${t.dtype}; ${this.at} reads ${floats} tensors${i8} (convert it when exporting${this.readableDtypes.includes("I8") ? "" : ", or write a version 2 file"})`);
     }
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       this.fail("E_TENSOR_SHAPE", `tensor ${name} has shape [${t.shape.join(", ")}] but ${this.at} needs [${shape.join(", ")}]${why}`);
     }
     return t;
+  }
+
+  /**
+   * A linear / conv layer's "weight" of shape `shape`: floating point, or I8 with a
+   * "weight_scale" of shape [cout] (w = q * scale[out channel]; FORMAT.md "Weights: int8 and
+   * BF16"). A scale beside a float weight, or an I8 weight without one, is refused; the scale's
+   * values (finite, >= 0) are checked when the weights load.
+   */
+  weight(shape: readonly number[], cout: number, why = ""): { weight: TensorInfo; scale: TensorInfo | null } {
+    const weight = this.tensor("weight", shape, false, why, true)!;
+    const scale = this.tensor("weight_scale", [cout], true, ` (one scale per output channel of ${this.at})`);
+    if (weight.dtype === "I8" && scale === null) {
+      this.fail("E_ARCHITECTURE", `${this.at}: tensor ${weight.name} is I8, so the layer needs "weight_scale", a tensor of ${cout} per-output-channel scales`);
+    }
+    if (weight.dtype !== "I8" && scale !== null) {
+      this.fail("E_ARCHITECTURE", `${this.at}: "weight_scale" is only for an I8 weight, but tensor ${weight.name} is ${weight.dtype}`);
+    }
+    return { weight, scale };
   }
 
   /** The shape of the tensor named by `key` (to read out sizes before checking it), or null. */

@@ -13,3 +13,5 @@ export { PhiloxStream } from "./rng";
 export { writeSafetensors } from "./safetensors";
 export { densityGrid, mixtureDensity } from "./density";
 export type { DensityGrid } from "./density";
+export { quantize, elboChange } from "./quantize";
+export type { QuantizeOptions, QuantizeResult, QuantizedLayer, ElboChange } from "./quantize";

@@ -61,3 +61,30 @@ export function writeSafetensors(tensors: readonly OutTensor[], metadata: Record
   }
   return out;
 }
+
+/** A tensor written as the bytes it already has (any safetensors dtype). */
+export interface RawTensor {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+/** A safetensors file of tensors given as raw little-endian bytes, in order, with string metadata. */
+export function writeRawSafetensors(tensors: readonly RawTensor[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    offset += t.bytes.length;
+  }
+  const text = JSON.stringify(header);
+  const length = new TextEncoder().encode(text).length;
+  const json = new TextEncoder().encode(text + " ".repeat((8 - ((8 + length) % 8)) % 8)); // 8-byte aligned data
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setUint32(0, json.length, true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const t of tensors) { out.set(t.bytes, at); at += t.bytes.length; }
+  return out;
+}

@@ -14,7 +14,8 @@ export interface V2Spec {
   encoder: LayerSpec2[];
   decoder: LayerSpec2[];
   likelihood: { type: "bernoulli" } | { type: "gaussian"; sigma: number } | { type: "gaussian_learned" };
-  dtype?: "F32" | "F16";
+  /** "I8": linear / conv weights as I8 with per-output-channel F32 scales (the rest F32). */
+  dtype?: "F32" | "F16" | "BF16" | "I8";
   seed?: number;
   /** weights ~ U(-scale/sqrt(fan_in), scale/sqrt(fan_in)); default 1 */
   scale?: number;
@@ -40,15 +41,43 @@ export function buildV2(spec: V2Spec): BuiltV2 {
       for (let i = 0; i < v.length; i++) v[i] = f16BitsToF32(f32ToF16Bits(v[i]!));
       const bits = Uint16Array.from(v, (x) => f32ToF16Bits(x));
       tensors[name] = { dtype, shape, data: new Uint8Array(bits.buffer) };
+    } else if (dtype === "BF16") { // truncate to the top 16 bits: exactly representable values
+      const u = new Uint32Array(v.buffer);
+      for (let i = 0; i < u.length; i++) u[i] = u[i]! & 0xffff0000;
+      tensors[name] = { dtype, shape, data: new Uint8Array(Uint16Array.from(u, (x) => x >>> 16).buffer) };
     } else {
-      tensors[name] = { dtype, shape, data: v };
+      tensors[name] = { dtype: "F32", shape, data: v };
     }
     values[name] = v;
     return name;
   };
+  // I8: q uniform over every int8 value (-128 included), per-channel scales around bound / 127,
+  // and channel 1 (when there is one) with scale 0; values[] holds w = q * scale.
+  const quantised = (name: string, shape: number[], bound: number, channelOf: (i: number) => number, channels: number): [string, string] => {
+    const q = Int8Array.from({ length: prod(shape) }, () => Math.floor(random() * 256) - 128);
+    const sc = Float32Array.from({ length: channels }, (_, o) => (o === 1 ? 0 : (bound / 127) * (0.5 + random())));
+    tensors[name] = { dtype: "I8", shape, data: new Uint8Array(q.buffer) };
+    tensors[`${name}_scale`] = { dtype: "F32", shape: [channels], data: sc };
+    values[name] = Float32Array.from(q, (v, i) => v * sc[channelOf(i)]!);
+    values[`${name}_scale`] = sc;
+    return [name, `${name}_scale`];
+  };
   const weight = (name: string, shape: number[], fanIn: number) => {
     const b = scale / Math.sqrt(fanIn);
     return add(name, shape, -b, b);
+  };
+  /** A linear / conv weight: { weight } or, for I8 files, { weight, weight_scale }. */
+  const layerWeight = (name: string, shape: number[], fanIn: number, transposedGroups = 0): Record<string, string> => {
+    if (dtype !== "I8") return { weight: weight(name, shape, fanIn) };
+    const per = prod(shape.slice(1));
+    let channelOf = (i: number) => Math.floor(i / per), channels = shape[0]!;
+    if (transposedGroups > 0) { // [Cin, Cout/g, k...]
+      const coutG = shape[1]!, taps = per / coutG, cinG = shape[0]! / transposedGroups;
+      channels = coutG * transposedGroups;
+      channelOf = (i) => Math.floor(Math.floor(i / per) / cinG) * coutG + Math.floor((i % per) / taps);
+    }
+    const [w, s] = quantised(name, shape, scale / Math.sqrt(fanIn), channelOf, channels);
+    return { weight: w, weight_scale: s };
   };
 
   const stack = (prefix: string, layers: LayerSpec2[], input: number[]): { json: unknown[]; shape: number[] } => {
@@ -61,7 +90,7 @@ export function buildV2(spec: V2Spec): BuiltV2 {
         case "linear": {
           const n = out as number, k = shape[0]!;
           shape = [n];
-          return { ...rest, weight: weight(`${name}.weight`, [n, k], k), bias: hasBias ? weight(`${name}.bias`, [n], k) : null };
+          return { ...rest, ...layerWeight(`${name}.weight`, [n, k], k), bias: hasBias ? weight(`${name}.bias`, [n], k) : null };
         }
         case "conv2d": case "conv1d": case "conv_transpose2d": case "conv_transpose1d": {
           const transposed = l.type.startsWith("conv_transpose"), dims = l.type.endsWith("2d") ? 2 : 1;
@@ -78,7 +107,7 @@ export function buildV2(spec: V2Spec): BuiltV2 {
           const wShape = transposed ? [cin, cout / g, ...ks] : [cout, cin / g, ...ks];
           const fanIn = (transposed ? cout / g : cin / g) * prod(ks);
           shape = [cout, ...spatialOut];
-          return { ...rest, weight: weight(`${name}.weight`, wShape, fanIn), bias: hasBias ? weight(`${name}.bias`, [cout], fanIn) : null };
+          return { ...rest, ...layerWeight(`${name}.weight`, wShape, fanIn, transposed ? g : 0), bias: hasBias ? weight(`${name}.bias`, [cout], fanIn) : null };
         }
         case "upsample": {
           const f = l.scale_factor as number[];

@@ -11,6 +11,7 @@ import { likelihoodMean, likelihoodParamCount, logLikelihood, type Likelihood } 
 import { linear } from "./linear";
 import { runLayers } from "./ops";
 import { parseModel } from "../../sdk/format";
+import { allLayers } from "../../sdk/network";
 import { f16BitsToF32 } from "../helpers/safetensors";
 
 export interface LinearLayer {
@@ -64,6 +65,18 @@ function isLinear(layer: Layer): layer is LinearLayer {
   return layer.type === "linear";
 }
 
+/** q * scale[o], o the output channel of each element: [Cout, ...]; transposed convs [Cin, Cout/g, ...]. */
+function dequantised(q: Int8Array, shape: readonly number[], layer: Layer, scale: Float64Array): Float64Array {
+  const per = shape.slice(1).reduce((a, b) => a * b, 1);
+  const transposed = layer.type.startsWith("conv_transpose");
+  const groups = transposed ? (layer as unknown as { spec: { groups: number } }).spec.groups : 1;
+  const coutG = shape[1]!, taps = per / (coutG || 1), cinG = shape[0]! / groups;
+  return Float64Array.from(q, (v, i) => {
+    const o = transposed ? Math.floor(Math.floor(i / per) / cinG) * coutG + Math.floor((i % per) / taps) : Math.floor(i / per);
+    return v * scale[o]!;
+  });
+}
+
 export class ReferenceVae {
   readonly arch: VaeArch;
   /** values per item, prod(input_shape) */
@@ -81,15 +94,22 @@ export class ReferenceVae {
    */
   static fromFile(bytes: Uint8Array): ReferenceVae {
     const parsed = parseModel(bytes);
+    // I8 weights are read as FORMAT.md defines them: w = q * scale[output channel], in float64
+    const scaleOf = new Map<string, { scale: string; layer: Layer }>();
+    for (const layer of allLayers([...parsed.architecture.encoder, ...parsed.architecture.decoder])) {
+      const l = layer as { weight?: { name: string }; scale?: { name: string } | null };
+      if (l.scale) scaleOf.set(l.weight!.name, { scale: l.scale.name, layer });
+    }
     const cache = new Map<string, Float64Array>();
     const tensor = (name: string): Float64Array => {
       let t = cache.get(name);
       if (t === undefined) {
         const info = parsed.tensors.get(name)!;
         const raw = bytes.slice(info.begin, info.end);
-        t = info.dtype === "F16"
-          ? Float64Array.from(new Uint16Array(raw.buffer), (h) => f16BitsToF32(h))
-          : Float64Array.from(new Float32Array(raw.buffer));
+        if (info.dtype === "F16") t = Float64Array.from(new Uint16Array(raw.buffer), (h) => f16BitsToF32(h));
+        else if (info.dtype === "BF16") t = Float64Array.from(new Uint16Array(raw.buffer), (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0]!);
+        else if (info.dtype === "I8") t = dequantised(new Int8Array(raw.buffer), info.shape, scaleOf.get(name)!.layer, tensor(scaleOf.get(name)!.scale));
+        else t = Float64Array.from(new Float32Array(raw.buffer));
         cache.set(name, t);
       }
       return t;

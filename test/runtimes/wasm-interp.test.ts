@@ -19,7 +19,7 @@ describe.skipIf(!interp && !inCI)("wasm-interp (wabt): no JavaScript at all", ()
     it(`build/${file}: self_check() => 0`, () => {
       if (!interp) throw new Error("wasm-interp is missing: CI must install it (apt-get install -y wabt), see .ci/run");
       const out = execFileSync(interp, [...flags, join(ROOT, "build", file), "--run-all-exports"], { encoding: "utf8" });
-      expect(out).toMatch(/^abi_version\(\) => i32:1$/m);
+      expect(out).toMatch(/^abi_version\(\) => i32:2$/m);
       expect(out).toMatch(/^self_check\(\) => i32:0$/m);
     });
   }
