@@ -24,7 +24,10 @@ export { f32_bernoulli_logprob, f32_gaussian_logprob, f32_gaussian_learned_logpr
 export { philox4x32_10, rng_normal_fill } from "./rng";
 export { f16_to_f32, f32_count_nonfinite, f32_count_nan } from "./convert";
 // Int8 weights (format version 2): packing, the int8 GEMM, per-call dequantisation, BF16.
-export { i8_pack_weights_nr8, i8_gemm_bias_act, i8_dequantize, f32_to_i8, i8_to_f32, bf16_to_f32 } from "./int8";
+export {
+  i8_pack_weights_nr8, i8_gemm_bias_act, i8_dequantize, f32_to_i8, i8_to_f32, bf16_to_f32,
+  i8_pack_weights_pairs4, i8_gemm_qx_bias_act,
+} from "./int8";
 // Training (issue 3): backward passes, Adam, and the mixture density of the 2-D density check.
 export {
   f32_linear_backward_input, f32_linear_backward_params, f32_copy, f32_activation_backward,

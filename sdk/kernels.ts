@@ -36,6 +36,10 @@ export interface Kernels {
   i8_pack_weights_nr8(src: number, dst: number, n: number, k: number): void;
   /** y (m, n) = act((x (m, k) . q^T) * scale + bias): w packed i8 (ceil(n/8), k, 8); scale, bias (ceil(n/8)*8); buf k*8 f32 scratch. */
   i8_gemm_bias_act(x: number, m: number, k: number, w: number, scale: number, bias: number, n: number, y: number, act: number, slope: number, buf: number): void;
+  /** q (N, K) row-major i8 -> pairs (ceil(N/4), ceil(K/2), 4, 2) i8 for the int16-activation kernel. */
+  i8_pack_weights_pairs4(src: number, dst: number, n: number, k: number): void;
+  /** Opt-in int16 activations: y (m, n) = act(f32(xq . q) * sx * scale + bias); w pairs; scale, bias (ceil(n/4)*4); xq ceil(k/2)*2 i16 scratch. */
+  i8_gemm_qx_bias_act(x: number, m: number, k: number, w: number, scale: number, bias: number, n: number, y: number, act: number, slope: number, xq: number): void;
   /** dst (groups, rows, width) f32 = q * scale: scale[g][c] per column, or scale[g] when broadcast = 1. */
   i8_dequantize(src: number, scale: number, dst: number, groups: number, rows: number, width: number, broadcast: number): void;
   f32_count_nonfinite(p: number, n: number): number;

@@ -10,7 +10,7 @@ import { FormatError } from "./errors";
 import type { Architecture } from "./format";
 import type { Kernels } from "./kernels";
 import type { Arena } from "./memory";
-import { bindProgram, compileModel, type BoundProgram, type Program, type TensorSource } from "./network";
+import { bindProgram, compileModel, type BoundProgram, type CompileOptions, type Program, type TensorSource } from "./network";
 import { elementsOf, stageFloats, type TensorInfo } from "./safetensors";
 
 export interface Model {
@@ -30,7 +30,7 @@ export interface Model {
  * Workspace keep, and touches few fresh pages (they dominate cold start).
  */
 export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: ReadonlyMap<string, TensorInfo>,
-                          k: Kernels, arena: Arena): Model {
+                          k: Kernels, arena: Arena, options: CompileOptions = { int16Activations: false }): Model {
   const base = arena.mark();
   const source: TensorSource = {
     stageF32: (name, at) => stageTensor(tensors.get(name)!, bytes, k, arena, at),
@@ -47,7 +47,7 @@ export function loadModel(arch: Architecture, bytes: Uint8Array, tensors: Readon
   const [encoder, decoder] = compileModel([
     { layers: arch.encoder, input: arch.encoderInput },
     { layers: arch.decoder, input: arch.latentShape },
-  ], k, arena, source);
+  ], k, arena, source, options);
   return { arch, encoder: encoder!, decoder: decoder!, bytes: arena.mark() - base };
 }
 

@@ -109,6 +109,12 @@ export interface Program {
   readonly scratchBytes: number;
 }
 
+/** How a model is compiled (LoadOptions). */
+export interface CompileOptions {
+  /** Int8 linear layers quantise their inputs to int16 (the opt-in integer kernel). */
+  readonly int16Activations: boolean;
+}
+
 /** Where a tensor of the file is read from while loading (sdk/model.ts). */
 export interface TensorSource {
   tensorF32(name: string): Float32Array;
@@ -117,7 +123,7 @@ export interface TensorSource {
 }
 
 /** What each layer of a list is compiled with: the batch_norm and activation that follow it, when it can fuse them. */
-function fusions(list: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">, out: Map<Layer, Fused>): void {
+function fusions(list: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena" | "options">, out: Map<Layer, Fused>): void {
   for (let i = 0; i < list.length; i++) {
     const layer = list[i]!;
     const def = OPS.get(layer.type)!;
@@ -149,15 +155,15 @@ const FUSED_AWAY: Fused = { affine: null, act: -1, slope: 0 };
  * as their layers compile, staged just past the arena's top.
  */
 export function compileModel(networks: readonly { layers: readonly Layer[]; input: Shape }[], k: Kernels, arena: Arena,
-                             source: TensorSource): Program[] {
-  const base = { k, arena, tensorF32: source.tensorF32, stageF32: source.stageF32, stageRaw: source.stageRaw };
+                             source: TensorSource, options: CompileOptions = { int16Activations: false }): Program[] {
+  const base = { k, arena, tensorF32: source.tensorF32, stageF32: source.stageF32, stageRaw: source.stageRaw, options };
   const fused = new Map<Layer, Fused>();
   for (const n of networks) fusions(n.layers, base, fused);
   const reserved = reserveWeights(networks.flatMap((n) => allLayers(n.layers)), base, fused);
   return networks.map((n) => compileNetwork(n.layers, n.input, base, fused, reserved));
 }
 
-function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">,
+function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena" | "options">,
                         fused: ReadonlyMap<Layer, Fused>): Map<Layer, unknown> {
   const arena = c.arena;
   const items = layers.filter((l) => OPS.get(l.type)!.reserve !== undefined && fused.get(l) !== FUSED_AWAY)
@@ -174,7 +180,7 @@ function reserveWeights(layers: readonly Layer[], c: Pick<Compiler, "tensorF32" 
   return out;
 }
 
-function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena">,
+function compileNetwork(layers: readonly Layer[], input: Shape, base: Pick<Compiler, "tensorF32" | "stageF32" | "stageRaw" | "k" | "arena" | "options">,
                         fused: ReadonlyMap<Layer, Fused>, reserved: ReadonlyMap<Layer, unknown>): Program {
   const steps: Step[] = [];
   const sizes: number[] = [sizeOf(input)];

@@ -23,6 +23,8 @@ const NR = 8; // output columns per packed panel (assembly/gemm.ts)
 const padded = (l: LinearLayer) => Math.ceil(l.outFeatures / NR) * NR;
 /** int8: bytes of the packed q (ceil(N/8), K, 8), rounded up to keep the f32 arrays behind it 16-byte aligned. */
 const int8Bytes = (l: LinearLayer) => Math.ceil((padded(l) * l.inFeatures) / 16) * 16;
+// the opt-in int16-activation kernel's pairs layout (ceil(N/4), ceil(K/2), 4, 2) is at most as large
+const pairsBytes = (l: LinearLayer) => Math.ceil((Math.ceil(l.outFeatures / 4) * 4 * Math.ceil(l.inFeatures / 2) * 2) / 16) * 16;
 
 export const linear: OpDef<LinearLayer> = {
   types: ["linear"],
@@ -49,19 +51,21 @@ export const linear: OpDef<LinearLayer> = {
   reserve: {
     // float: packed (ceil(N/8), K, 8) f32 and the bias padded to ceil(N/8)*8, in one block;
     // int8: packed (ceil(N/8), K, 8) i8, then scale and bias padded to ceil(N/8)*8 f32
-    bytes: (l) => (l.scale === null ? padded(l) * (l.inFeatures + 1) * 4 : int8Bytes(l) + padded(l) * 8),
+    bytes: (l) => (l.scale === null ? padded(l) * (l.inFeatures + 1) * 4 : Math.max(int8Bytes(l), pairsBytes(l)) + padded(l) * 8),
     // float: (N, K) f32, then the raw F16 / BF16 halves behind them; int8: (N, K) i8 as in the file
     stageBytes: (l) => (l.scale === null ? stageFloats(l.weight) * 4 : l.outFeatures * l.inFeatures),
     fill(layer, c, at, stage, fused) {
       const { k, arena } = c;
       const N = layer.outFeatures, K = layer.inFeatures;
       if (layer.scale !== null) {
-        const packed = at, scale = at + int8Bytes(layer), bias = scale + padded(layer) * 4;
+        const packed = at, scale = at + Math.max(int8Bytes(layer), pairsBytes(layer)), bias = scale + padded(layer) * 4;
         const s = new Float32Array(padded(layer)), b = new Float32Array(padded(layer));
         s.set(weightScales(c, layer.scale, layer.at, fused.affine?.scale ?? null));
         if (layer.bias !== null) b.set(c.tensorF32(layer.bias.name));
         if (fused.affine !== null) for (let o = 0; o < N; o++) b[o] = b[o]! * fused.affine.scale[o]! + fused.affine.shift[o]!;
-        k.i8_pack_weights_nr8(c.stageRaw(layer.weight.name, stage), packed, N, K);
+        const raw = c.stageRaw(layer.weight.name, stage);
+        if (c.options.int16Activations) k.i8_pack_weights_pairs4(raw, packed, N, K);
+        else k.i8_pack_weights_nr8(raw, packed, N, K);
         arena.heapF32().set(s, scale >>> 2);
         arena.heapF32().set(b, bias >>> 2);
         return { packed, scale, bias };
@@ -86,6 +90,15 @@ export const linear: OpDef<LinearLayer> = {
   compile(layer, c, input, fused, reserved) {
     const { packed, scale, bias } = reserved as { packed: number; scale?: number; bias: number };
     const N = layer.outFeatures, K = layer.inFeatures;
+    if (scale !== undefined && c.options.int16Activations) {
+      return c.step({
+        name: `${layer.at} linear int8 x int16`, inputs: [input], shape: layer.output,
+        scratchBytes: Math.ceil(K / 2) * 4, // the row quantised to int16
+        run(k, rows, [x], y, scratch) {
+          k.i8_gemm_qx_bias_act(x!, rows, K, packed, scale, bias, N, y, fused.act, fused.slope, scratch);
+        },
+      });
+    }
     if (scale !== undefined) {
       return c.step({
         name: `${layer.at} linear int8`, inputs: [input], shape: layer.output,

@@ -49,6 +49,8 @@ export interface Compiler {
   readonly k: Kernels;
   /** The Model's memory: packed weights go here, once, and stay immutable. */
   readonly arena: Arena;
+  /** LoadOptions that change how layers compile (the opt-in int16 activations of int8 layers). */
+  readonly options: { readonly int16Activations: boolean };
   /** A tensor of the file as f32 (F16 widened exactly), already checked finite: a JS copy. */
   tensorF32(name: string): Float32Array;
   /**
