@@ -299,3 +299,46 @@ describe("quantize(): int8 files from float ones", () => {
     expect(twice.layers.every((l) => l.result === "int8 already")).toBe(true);
   });
 });
+
+describe("opt-in int16 activations (LoadOptions.int16Activations)", () => {
+  it.each([[1, 1, 1], [3, 7, 5], [37, 33, 9], [5, 17, 40], [2, 1100, 19], [4, 2049, 3]])("i8_gemm_qx_bias_act m=%i k=%i n=%i: within the input rounding of float64", (m, k, n) => {
+    h.reset();
+    const x = uniform(m * k, -1, 1, m + k), q = int8s(n * k, n + 3 * k);
+    if (m > 1) x.fill(0, k, 2 * k); // an all-zero row: sx = 0
+    const scale = uniform(n, 0, 0.02, n + 2), bias = uniform(n, -0.5, 0.5, n + 5);
+    const padN = Math.ceil(n / 8) * 8, pairs = Math.ceil(k / 2);
+    const packed = h.arena.alloc(Math.ceil(n / 4) * 4 * pairs * 2);
+    h.k.i8_pack_weights_pairs4(putBytes(new Uint8Array(q.buffer)), packed, n, k);
+    const pad = (v: Float32Array) => { const o = new Float32Array(padN); o.set(v); return h.put(o); };
+    const y = h.zeros(m * n + 4);
+    h.arena.heapF32()[(y >>> 2) + m * n] = 12345;
+    h.k.i8_gemm_qx_bias_act(h.put(x), m, k, packed, pad(scale), pad(bias), n, y, ACT.identity, 0, h.zeros(pairs));
+    const got = h.get(y, m * n + 1);
+    expect(got[m * n]).toBe(12345);
+    const w = Float64Array.from(q, (v, i) => v * scale[Math.floor(i / k)]!);
+    const want = ref.linear(x, m, k, w, bias, n);
+    // each input moves by at most max|x| / 32766: |error| <= sum_k |w| * max|x| / 32766
+    for (let r = 0; r < m; r++) {
+      let amax = 0;
+      for (let i = 0; i < k; i++) amax = Math.max(amax, Math.abs(x[r * k + i]!));
+      for (let o = 0; o < n; o++) {
+        let l1 = 0;
+        for (let i = 0; i < k; i++) l1 += Math.abs(w[o * k + i]!);
+        expect(Math.abs(got[r * n + o]! - want[r * n + o]!)).toBeLessThanOrEqual(l1 * amax / 32766 + 1e-6 * (1 + Math.abs(want[r * n + o]!)));
+      }
+    }
+  });
+
+  it("changes an int8 MLP's ELBO by little, with the same bits for an item in any batch", async () => {
+    const built = buildV2({ ...SPECS.mlp_tiles!, dtype: "I8" });
+    const [exact, fast, fast4] = await Promise.all([
+      Vae.load(built.bytes), Vae.load(built.bytes, { int16Activations: true }), Vae.load(built.bytes, { int16Activations: true, maxBatchRows: 4 })]);
+    const x = inputs(SPECS.mlp_tiles!, 37, 9);
+    const a = exact.elbo(x, { seed: 1 }).elbo, b = fast.elbo(x, { seed: 1 }).elbo;
+    expectClose(b, a, { rtol: 1e-3, atol: 1e-3 }, "elbo");
+    expect(fast4.elbo(x, { seed: 1 }).elbo).toEqual(b);
+    expect(fast.encode(x.subarray(0, 19)).mean).toEqual(fast.encode(x).mean.subarray(0, 3));
+    await expect(Vae.load(built.bytes, { int16Activations: "yes" as never })).rejects.toMatchObject({ code: "E_ARGUMENT" });
+    exact.dispose(); fast.dispose(); fast4.dispose();
+  });
+});
