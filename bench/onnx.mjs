@@ -82,18 +82,26 @@ class Graph {
 
 // ---- the VAE's graphs ----------------------------------------------------------------------
 
-function mlp(g, x, layers, prefix) {
+// matmul: MatMul + Add with W^T as the initializer instead of Gemm (what
+// onnxruntime.quantization.quantize_dynamic turns into MatMulInteger: bench/int8.mjs)
+function mlp(g, x, layers, prefix, matmul = false) {
   let h = x;
   layers.forEach((l, i) => {
-    const w = g.init(`${prefix}${i}.w`, [l.outF, l.inF], l.w), b = g.init(`${prefix}${i}.b`, [l.outF], l.b);
-    h = g.op("Gemm", [h, w, b], { transB: 1 });
+    const b = g.init(`${prefix}${i}.b`, [l.outF], l.b);
+    if (matmul) {
+      const wt = new Float32Array(l.inF * l.outF);
+      for (let o = 0; o < l.outF; o++) for (let k = 0; k < l.inF; k++) wt[k * l.outF + o] = l.w[o * l.inF + k];
+      h = g.op("Add", [g.op("MatMul", [h, g.init(`${prefix}${i}.wt`, [l.inF, l.outF], wt)]), b]);
+    } else {
+      h = g.op("Gemm", [h, g.init(`${prefix}${i}.w`, [l.outF, l.inF], l.w), b], { transB: 1 });
+    }
     if (l.relu) h = g.op("Relu", [h]);
   });
   return h;
 }
 
-function encoder(g, model, x) {
-  const h = mlp(g, x, model.layers.encoder, "e");
+function encoder(g, model, x, matmul = false) {
+  const h = mlp(g, x, model.layers.encoder, "e", matmul);
   return g.op("Split", [h, g.ints([model.J, model.J])], { axis: 1 }, ["mean", "logvar"]);
 }
 
@@ -120,13 +128,13 @@ export function decodeGraph(model) {
 }
 
 /** ELBO with one sample per item; eps (B, J) is an input. Outputs elbo, recon, kl (B). */
-export function elboGraph(model) {
+export function elboGraph(model, { matmul = false } = {}) {
   const g = new Graph();
   const x = g.input("x", ["B", model.D]), eps = g.input("eps", ["B", model.J]);
-  const [mean, logvar] = encoder(g, model, x);
+  const [mean, logvar] = encoder(g, model, x, matmul);
   const std = g.op("Exp", [g.op("Mul", [logvar, g.scalar(0.5)])]);
   const z = g.op("Add", [mean, g.op("Mul", [std, eps])]);
-  const logits = mlp(g, z, model.layers.decoder, "d");
+  const logits = mlp(g, z, model.layers.decoder, "d", matmul);
   g.op("Identity", [bernoulli(g, x, logits, 1)], {}, ["recon"]);
   const klTerms = g.op("Sub", [g.op("Add", [g.op("Mul", [mean, mean]), g.op("Exp", [logvar])]), g.op("Add", [logvar, g.scalar(1)])]);
   g.op("Mul", [g.op("ReduceSum", [klTerms, g.ints([1])], { keepdims: 0 }), g.scalar(0.5)], {}, ["kl"]);
@@ -235,5 +243,27 @@ export function convLayerGraph(layer) {
   const g = new Graph();
   g.op("Identity", [convNet(g, g.input("x", ["B", ...layer.inShape]), [layer], "l")], {}, ["y"]);
   g.output("y", ["B", ...layer.outShape]);
+  return g.bytes();
+}
+
+/** Conv log p(x) (Bernoulli), as logLikelihoodGraph: eps (B, K, J) is an input; K decoder rows per item. Output logpx (B). */
+export function convLogLikelihoodGraph(model, K) {
+  const g = new Graph();
+  const { D, J } = model;
+  const x = g.input("x", ["B", D]), eps = g.input("eps", ["B", K, J]);
+  const [mean, logvar] = convEncoder(g, model, x);
+  const axis1 = g.ints([1]);
+  const std = g.op("Exp", [g.op("Mul", [logvar, g.scalar(0.5)])]);
+  const z3 = g.op("Add", [g.op("Unsqueeze", [mean, axis1]), g.op("Mul", [g.op("Unsqueeze", [std, axis1]), eps])]); // (B, K, J)
+  const logits = convDecoder(g, model, g.op("Reshape", [z3, g.ints([-1, J])]));                 // (B*K, D)
+  const logp = bernoulli(g, g.op("Unsqueeze", [x, axis1]), g.op("Reshape", [logits, g.ints([-1, K, D])]), 2); // (B, K)
+  const zz = g.op("ReduceSum", [g.op("Mul", [z3, z3]), g.ints([2])], { keepdims: 0 });
+  const ee = g.op("ReduceSum", [g.op("Mul", [eps, eps]), g.ints([2])], { keepdims: 0 });
+  const lv = g.op("ReduceSum", [logvar, axis1], { keepdims: 1 });
+  const w = g.op("Add", [logp, g.op("Mul", [g.op("Add", [g.op("Sub", [ee, zz]), lv]), g.scalar(0.5)])]);
+  const m = g.op("ReduceMax", [w], { axes: [1], keepdims: 1 });
+  const s = g.op("ReduceSum", [g.op("Exp", [g.op("Sub", [w, m])]), axis1], { keepdims: 0 });
+  g.op("Sub", [g.op("Add", [g.op("Log", [s]), g.op("Squeeze", [m, axis1])]), g.scalar(Math.log(K))], {}, ["logpx"]);
+  g.output("logpx", ["B"]);
   return g.bytes();
 }
