@@ -484,3 +484,18 @@ const { runConvBench } = await import("./conv.mjs");
 const conv = await runConvBench({ quick: QUICK, log, command: "npm run bench" });
 writeFileSync(here("./RESULTS.md"), `${md}\n${conv.markdown}`);
 console.log(conv.markdown);
+
+// ---- parallel batch scoring (bench/parallel.mjs): its section goes before the conv section ------
+// (in a child process: onnxruntime-web's thread count is fixed once it is loaded, here with one thread)
+log("parallel batch scoring (bench/parallel.mjs, child process)...");
+const { runParallelBenchChild, insertParallelSection } = await import("./parallel.mjs");
+const parallel = runParallelBenchChild({ quick: QUICK, command: "npm run bench" });
+writeFileSync(here("./RESULTS.md"), insertParallelSection(readFileSync(here("./RESULTS.md"), "utf8"), parallel.markdown));
+console.log(parallel.markdown);
+
+// ---- int8 weights (bench/int8.mjs): appended last ------------------------------------------------
+log("int8 weights (bench/int8.mjs)...");
+const { runInt8Bench } = await import("./int8.mjs");
+const int8 = await runInt8Bench({ quick: QUICK, log, command: "npm run bench" });
+writeFileSync(here("./RESULTS.md"), `${readFileSync(here("./RESULTS.md"), "utf8").trimEnd()}\n\n${int8.markdown}`);
+console.log(int8.markdown);

@@ -7,15 +7,17 @@
                       input_shape=[1, 28, 28], latent_dim=16,
                       likelihood={"type": "bernoulli"},
                       latent_shape=None,        # or e.g. [2, 3, 3] for a spatial latent
-                      dtype="F32")              # or "F16"
+                      dtype="F32",              # or "F16", "BF16"
+                      int8=False,               # True: linear / conv weights as I8 + scales
+                      keep=(), scales="mse")    # int8 options (below)
 
 `encoder` and `decoder` are nn.Sequential (nested Sequentials are flattened in; a single module
 is taken as a Sequential of one). The encoder maps one item of `input_shape` (as a PyTorch
 batch: NCHW for images, NCL for sequences, N x D for vectors) to `[mean | logvar]` (its first
 axis twice latent_shape's first axis); the decoder maps z, shaped `latent_shape` (default
 [latent_dim]), to the likelihood's parameters. The file is FORMAT version 1 when both networks
-use only version 1 layers (linear and the activations) and the latent is a vector, version 2
-otherwise (`version=2` forces version 2).
+use only version 1 layers (linear and the activations), the latent is a vector and the tensors
+are F32 or F16, version 2 otherwise (`version=2` forces version 2; BF16 and int8 are version 2).
 
 Modules (all in eval semantics: the file holds the function the model computes in eval()):
 
@@ -48,11 +50,36 @@ Tensor names are the modules' state_dict names under the prefixes "encoder" and 
 (encoder.0.weight, decoder.2.body.0.bias, ...): a model with .encoder and .decoder attributes
 has exactly these names in its own state_dict.
 
+int8 (FORMAT "Weights: int8 and BF16"): with int8=True every linear / conv / conv_transpose
+weight is written as I8 with a per-output-channel F32 scale tensor "<weight name>_scale", named
+in the layer's JSON as "weight_scale" (w = q * scale[out channel]); biases, norms and the layers
+in `keep` stay in `dtype`. The rule is the SDK's quantize() (sdk/train/quantize.ts), step for
+step: per channel, scale = float32(max|w| * r / 127) for r = 1.00, 0.99, ..., 0.80 ("mse": the one
+with the least squared error, the first on a tie; "max": r = 1 only), q = clamp(round(w / scale),
+-127, 127) with JavaScript's rounding (halves up), an all-zero channel gets scale 0. The search
+runs in float64 on the float32 weights, with the errors summed in the same order as the SDK, so
+the scales and q are bit-identical to quantize() of the F32 file of the same model (the tests
+check it). With dtype F16 / BF16 the quantiser still starts from the float32 weights (the SDK's
+quantize() of an F16 / BF16 file starts from the rounded ones, so q may differ there). A
+version 1 architecture becomes version 2 (int8 is a version 2 feature), with a flatten first
+when input_shape has several axes, as quantize() does. `keep` names layers to leave in float:
+their place as the SDK names it ("decoder[4]", "encoder[1].body[0]": the place in the file the
+same export writes without int8, as quantize()'s keep names places of its input file), their module path ("decoder.4") or their weight's name
+("decoder.4.weight"), or encoder.first / encoder.last / decoder.first / decoder.last (as
+`edgevae quantize --keep`); an unknown name is an ExportError.
+
 Lower-level pieces (used by make_fixtures.py and export_pytorch.py):
   network_layers(net, prefix, input_shape, omit_defaults=False) -> Network(layers, tensors, shape, v2)
   architecture(encoder, decoder, input_shape, latent_dim, likelihood, ...) -> (arch, tensors)
   infer_shapes(layers, shape) -> output shape (the FORMAT rules, on the JSON)
-  write_safetensors(path, tensors, metadata, dtype), read_safetensors(path)
+  quantize_architecture(arch, tensors, keep=(), scales="mse", scale_dtype="F32", report=None)
+      -> (int8 arch, tensors): the I8 weights (numpy int8) and scales (numpy) replace the weights
+  quantize_weight(w, layer, scales="mse", scale_dtype="F32") -> (q int8, scale), one weight
+  dequantize(arch, tensors) -> tensors with every I8 weight replaced by q * scale (float64)
+  to_version2(arch): a version 1 architecture as version 2 (BF16 and I8 are version 2 dtypes)
+  write_safetensors(path, tensors, metadata, dtype), read_safetensors(path, with_dtypes=False)
+      F32, F16, BF16 and I8 tensors (numpy has no bfloat16: BF16 arrays are uint16 bit patterns
+      of the dtype BF16_NP, as to_numpy(t, "BF16") gives; torch bfloat16 / int8 tensors work too)
 
 `omit_defaults`: False writes every key; True leaves out every key whose value is the FORMAT
 default (stride [1, 1], negative_slope 0.01, eps 1e-5, an empty shortcut, ...); a set of module
@@ -71,7 +98,8 @@ import torch.nn as nn
 
 __all__ = [
     "ExportError", "Residual", "export_vae", "architecture", "network_layers", "infer_shapes",
-    "write_safetensors", "read_safetensors", "SUPPORTED",
+    "write_safetensors", "read_safetensors", "to_numpy", "quantize_architecture", "quantize_weight",
+    "dequantize", "quantizable_layers", "to_version2", "BF16_NP", "SUPPORTED",
 ]
 
 
@@ -262,8 +290,11 @@ _PAD1 = (nn.ConstantPad1d,) + ((nn.ZeroPad1d,) if hasattr(nn, "ZeroPad1d") else 
 def _flatten_modules(m, path):
     """(path, module) for the modules of a (nested) Sequential, in order."""
     if isinstance(m, nn.Sequential):
-        for name, c in m.named_children():
-            yield from _flatten_modules(c, f"{path}.{name}")
+        # _modules, not named_children(): named_children() yields a module used twice only once
+        # (the file would silently lose the second use); state_dict() names both uses
+        for name, c in m._modules.items():
+            if c is not None:
+                yield from _flatten_modules(c, f"{path}.{name}")
     else:
         yield path, m
 
@@ -644,30 +675,55 @@ def architecture(encoder, decoder, input_shape, latent_dim, likelihood, latent_s
 # safetensors
 # ---------------------------------------------------------------------------
 
-NP_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2")}
+# numpy has no bfloat16: a BF16 array is its uint16 bit patterns, tagged by this dtype's metadata
+BF16_NP = np.dtype("<u2", metadata={"safetensors": "BF16"})
+NP_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "BF16": BF16_NP, "I8": np.dtype("i1")}
+FLOAT_DTYPES = ("F32", "F16", "BF16")
+_TORCH_FLOAT = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
 def to_numpy(t, dtype):
-    """A torch tensor -> a numpy array in the file's dtype ("F32" | "F16")."""
-    if dtype not in NP_DTYPES:
-        raise ExportError(f"dtype {dtype!r}: F32 or F16")
-    tt = torch.float32 if dtype == "F32" else torch.float16
-    a = t.detach().cpu().to(tt).numpy()
-    return np.ascontiguousarray(a, dtype=NP_DTYPES[dtype])
+    """A torch tensor -> a numpy array in the file's dtype ("F32" | "F16" | "BF16"; rounded to
+    nearest even by torch). A BF16 array holds the bit patterns, dtype BF16_NP."""
+    if dtype not in FLOAT_DTYPES:
+        raise ExportError(f"dtype {dtype!r}: F32, F16 or BF16")
+    t = t.detach().cpu().to(_TORCH_FLOAT[dtype]).contiguous()
+    if dtype == "BF16":
+        return t.view(torch.int16).numpy().view(BF16_NP)
+    return np.ascontiguousarray(t.numpy(), dtype=NP_DTYPES[dtype])
+
+
+def _file_dtype(arr, name):
+    if arr.dtype.metadata and arr.dtype.metadata.get("safetensors") == "BF16":
+        return "BF16"
+    for k in ("F32", "F16", "I8"):
+        if arr.dtype == NP_DTYPES[k]:
+            return k
+    raise ExportError(f"{name}: numpy dtype {arr.dtype} cannot be written (float32, float16, int8 or BF16_NP)")
+
+
+def _bf16_to_f64(bits):
+    return (np.asarray(bits, dtype="<u2").astype("<u4") << 16).view("<f4").astype(np.float64)
 
 
 def write_safetensors(path, tensors, metadata, dtype=None):
-    """tensors: {name: numpy array (float32 / float16) or torch tensor} in file order, tightly
-    packed; a torch tensor is converted to `dtype` (default F32). metadata: {str: str}.
+    """tensors: {name: numpy array (float32 / float16 / int8 / BF16_NP) or torch tensor} in file
+    order, tightly packed; a floating torch tensor is converted to `dtype` (default F32; a
+    torch.bfloat16 one is written as BF16, a torch.int8 one as I8). metadata: {str: str}.
     The header is padded with spaces to a multiple of 8 bytes (as the safetensors library does)."""
     header = {"__metadata__": metadata}
     buf = bytearray()
     items = tensors.items() if hasattr(tensors, "items") else tensors
     for name, arr in items:
         if isinstance(arr, torch.Tensor):
-            arr = to_numpy(arr, dtype or "F32")
-        dt = {np.dtype("float32"): "F32", np.dtype("float16"): "F16"}[arr.dtype]
-        data = np.ascontiguousarray(arr, dtype=NP_DTYPES[dt]).tobytes()
+            if arr.dtype == torch.int8:
+                arr = arr.detach().cpu().contiguous().numpy()
+            elif arr.dtype == torch.bfloat16 and dtype is None:
+                arr = to_numpy(arr, "BF16")
+            else:
+                arr = to_numpy(arr, dtype or "F32")
+        dt = _file_dtype(arr, name)
+        data = np.ascontiguousarray(arr).tobytes()
         header[name] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [len(buf), len(buf) + len(data)]}
         buf += data
     hj = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -678,41 +734,266 @@ def write_safetensors(path, tensors, metadata, dtype=None):
         f.write(bytes(buf))
 
 
-def read_safetensors(path):
-    """-> ({name: float64 numpy array}, metadata); checks the buffer is tightly packed."""
+def read_safetensors(path, with_dtypes=False):
+    """-> ({name: float64 numpy array}, metadata) (and {name: dtype} with with_dtypes); checks
+    the buffer is tightly packed. F32 / F16 / BF16 values are widened exactly; an I8 tensor comes
+    back as its integers q (see dequantize() for q * scale)."""
     with open(path, "rb") as f:
         raw = f.read()
     (n,) = struct.unpack("<Q", raw[:8])
     header = json.loads(raw[8:8 + n].decode("utf-8"))
     meta = header.pop("__metadata__", {})
     base = 8 + n
-    out, spans = {}, []
+    out, spans, dtypes = {}, [], {}
     for name, info in header.items():
         b, e = info["data_offsets"]
-        dt = NP_DTYPES[info["dtype"]]
-        arr = np.frombuffer(raw[base + b:base + e], dtype=dt).reshape(info["shape"])
-        out[name] = arr.astype(np.float64)
+        dt = info["dtype"]
+        arr = np.frombuffer(raw[base + b:base + e], dtype=NP_DTYPES[dt]).reshape(info["shape"])
+        out[name] = _bf16_to_f64(arr) if dt == "BF16" else arr.astype(np.float64)
+        dtypes[name] = dt
         spans.append((b, e))
     pos = 0
     for b, e in sorted(spans):
         assert b == pos, "holes or overlaps in the byte buffer"
         pos = e
     assert base + pos == len(raw), "trailing bytes"
-    return out, meta
+    return (out, meta, dtypes) if with_dtypes else (out, meta)
+
+
+# ---------------------------------------------------------------------------
+# int8 weights: the SDK's quantize() rule (sdk/train/quantize.ts), in numpy
+# ---------------------------------------------------------------------------
+
+QUANTIZABLE = ("linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d")
+
+
+def _places(layers, at):
+    """(place, layer) of every layer, residual branches included, in the SDK's order and naming."""
+    for i, L in enumerate(layers):
+        p = f"{at}[{i}]"
+        yield p, L
+        if L["type"] == "residual":
+            yield from _places(L["body"], p + ".body")
+            yield from _places(L.get("shortcut", []), p + ".shortcut")
+
+
+def quantizable_layers(arch):
+    """[(place, layer JSON)] of the linear / conv / conv_transpose layers ("encoder[0]", ...)."""
+    return [(p, L) for net in ("encoder", "decoder") for p, L in _places(arch[net], net) if L["type"] in QUANTIZABLE]
+
+
+def _by_channel(w, layer):
+    """w (PyTorch layout) -> (rows [Cout, n], back): row o holds output channel o's weights in
+    increasing flat-index order (the SDK's summation order); back(rows) restores the layout.
+    conv_transpose: W[ci, j] feeds output channel (ci div (Cin/g)) * (Cout/g) + j (FORMAT)."""
+    shape = w.shape
+    if layer["type"].startswith("conv_transpose"):
+        g = int(layer.get("groups", 1))
+        cin, cog = shape[0], shape[1]
+        taps = int(np.prod(shape[2:]))
+        rows = w.reshape(g, cin // g, cog, taps).transpose(0, 2, 1, 3).reshape(g * cog, (cin // g) * taps)
+        return rows, lambda r: r.reshape(g, cog, cin // g, taps).transpose(0, 2, 1, 3).reshape(shape)
+    return w.reshape(shape[0], -1), lambda r: r.reshape(shape)
+
+
+def _js_round(x):
+    """JavaScript's Math.round: to the nearest integer, halves toward +infinity (not numpy's
+    halves-to-even). x - floor(x) is exact in float64."""
+    f = np.floor(x)
+    return np.where(x - f >= 0.5, f + 1, f)
+
+
+def _round_scale(x, scale_dtype):
+    """float64 values -> the nearest float32 values, then (F16 / BF16) the nearest of that dtype."""
+    f = x.astype(np.float32)
+    if scale_dtype == "F32":
+        return f.astype(np.float64)
+    return torch.from_numpy(f).to(_TORCH_FLOAT[scale_dtype]).double().numpy()
+
+
+def quantize_weight(w, layer, scales="mse", scale_dtype="F32"):
+    """One weight (torch tensor or array, PyTorch layout; taken as float32) of the layer JSON
+    `layer` -> (q: numpy int8 of w's shape, scale: numpy [Cout] in scale_dtype (BF16 as BF16_NP
+    bits)). The SDK's rule, operation for operation in float64 (see the module docstring), so
+    with scale_dtype F32 it is bit-identical to quantize(). With F16 / BF16 the candidate scales
+    are rounded to that dtype before their error is measured."""
+    if scales not in ("mse", "max"):
+        raise ExportError(f'scales must be "mse" or "max", got {scales!r}')
+    if scale_dtype not in FLOAT_DTYPES:
+        raise ExportError(f"scale_dtype {scale_dtype!r}: F32, F16 or BF16")
+    if isinstance(w, torch.Tensor):
+        w = w.detach().cpu().float().numpy()
+    w32 = np.ascontiguousarray(w, dtype=np.float32)
+    if not np.all(np.isfinite(w32)):
+        raise ExportError(f"{layer.get('weight')}: not finite in float32, cannot be quantised")
+    rows32, back = _by_channel(w32, layer)
+    rows = rows32.astype(np.float64)
+    C = rows.shape[0]
+    mx = np.abs(rows).max(axis=1) if rows.shape[1] else np.zeros(C)
+    best, best_s = np.full(C, np.inf), np.zeros(C)
+    ratios = [1.0] if scales == "max" else [1 - j * 0.01 for j in range(21)]  # as the SDK: 1 - j*0.01
+    with np.errstate(all="ignore"):
+        for r in ratios:
+            s = _round_scale(mx * r / 127, scale_dtype)          # Math.fround((max * r) / 127)
+            v = np.clip(_js_round(rows / s[:, None]), -127, 127)
+            d = rows - v * s[:, None]
+            err = np.cumsum(d * d, axis=1)[:, -1] if rows.shape[1] else np.zeros(C)  # sequential, as the SDK's loop
+            better = (mx != 0) & (s != 0) & (err < best)          # strict: the first (largest r) wins a tie
+            best = np.where(better, err, best)
+            best_s = np.where(better, s, best_s)
+        # a channel whose every candidate scale underflowed keeps scale 0 (JS: w/0 -> +-127, 0/0 -> 0)
+        q = np.nan_to_num(np.clip(_js_round(rows / best_s[:, None]), -127, 127), nan=0.0)
+    q[mx == 0] = 0
+    if not np.all(np.isfinite(best_s)):
+        raise ExportError(f"{layer.get('weight')}: a scale overflows {scale_dtype}")
+    q8 = np.ascontiguousarray(back(q.astype(np.int8)))
+    if scale_dtype == "BF16":
+        sc = to_numpy(torch.from_numpy(best_s), "BF16")
+    else:
+        sc = best_s.astype(NP_DTYPES[scale_dtype])
+    return q8, sc
+
+
+def _values(a):
+    """A numpy array as float64 values (a BF16_NP array is decoded)."""
+    if a.dtype.metadata and a.dtype.metadata.get("safetensors") == "BF16":
+        return _bf16_to_f64(a)
+    return np.asarray(a, dtype=np.float64)
+
+
+def quantize_architecture(arch, tensors, keep=(), scales="mse", scale_dtype="F32", report=None):
+    """The int8 file of a float architecture: -> (new arch dict, OrderedDict of tensors). Every
+    linear / conv / conv_transpose weight not in `keep` is replaced by its I8 q (numpy int8),
+    followed by its scale (numpy, scale_dtype) named "<weight>_scale" (a "_" appended while the
+    name is taken), and the layer gets "weight_scale"; every other tensor is passed through as
+    it is (torch tensors stay torch tensors, for the caller to convert). A version 1 arch becomes
+    version 2, with a flatten first when input_shape has several axes. `keep`: places
+    ("decoder[4]"), module paths ("decoder.4"), weight names ("decoder.4.weight") or
+    encoder.first / encoder.last / decoder.first / decoder.last (its first / last linear or
+    conv layer, nested ones included, as `edgevae quantize --keep` has them). `report`,
+    a list, receives one dict per layer (at, type, weight, weights, result "int8" | "kept",
+    relative_rms_error, max_abs_error)."""
+    arch = json.loads(json.dumps(arch))  # a deep copy, key order kept
+    layers = quantizable_layers(arch)
+    keep = set(keep)
+    known = set()
+    for p, L in layers:
+        known |= {p, L["weight"]}
+        if L["weight"].endswith(".weight"):
+            known.add(L["weight"][:-len(".weight")])
+    for k in list(keep):  # encoder.first / encoder.last / decoder.first / decoder.last, as `edgevae quantize --keep`
+        net, _, which = k.partition(".")
+        if k not in known and net in ("encoder", "decoder") and which in ("first", "last"):
+            mine = [p for p, _ in layers if p.startswith(net + "[")]
+            if not mine:
+                raise ExportError(f"keep: {k!r}: the {net} has no linear or conv layer")
+            keep.discard(k)
+            keep.add(mine[0] if which == "first" else mine[-1])
+    unknown = sorted(keep - known)
+    if unknown:
+        raise ExportError(f"keep: {', '.join(repr(k) for k in unknown)} is neither a linear / conv layer's place "
+                          f"({', '.join(p for p, _ in layers)}), its module path nor its weight's name")
+    names = set(tensors)
+
+    def kept(p, wname):
+        return p in keep or wname in keep or (wname.endswith(".weight") and wname[:-len(".weight")] in keep)
+
+    # a tensor under several layers (not from export_vae, whose names are per module) is one
+    # tensor: kept for all of them if any of them is kept, else quantised once and named by all
+    kept_weights = {L["weight"] for p, L in layers if kept(p, L["weight"])}
+    replaced = OrderedDict()  # weight name -> (q, scale name, scale)
+    for p, L in layers:
+        wname = L["weight"]
+        entry = {"at": p, "type": L["type"], "weight": wname, "weights": int(np.prod(tensors[wname].shape))}
+        if wname in kept_weights:
+            if report is not None:
+                report.append({**entry, "result": "kept", "relative_rms_error": 0.0, "max_abs_error": 0.0})
+            continue
+        if wname in replaced:  # one tensor under two layers: quantised once, both name its scale
+            L["weight_scale"] = replaced[wname][1]
+            continue
+        w = tensors[wname]
+        q, sc = quantize_weight(w, L, scales, scale_dtype)
+        sname = wname + "_scale"
+        while sname in names:
+            sname += "_"
+        names.add(sname)
+        L["weight_scale"] = sname
+        replaced[wname] = (q, sname, sc)
+        if report is not None:
+            w64 = (w.detach().cpu().float().numpy() if isinstance(w, torch.Tensor) else np.asarray(w, np.float32)).astype(np.float64)
+            rows, back = _by_channel(q.astype(np.float64), L)
+            dq = back(rows * _values(sc)[:, None])
+            d = w64 - dq
+            ss = float(np.sum(w64 * w64))
+            report.append({**entry, "result": "int8",
+                           "relative_rms_error": 0.0 if ss == 0 else math.sqrt(float(np.sum(d * d)) / ss),
+                           "max_abs_error": float(np.max(np.abs(d))) if d.size else 0.0})
+    arch = to_version2(arch)
+    out = OrderedDict()
+    for name, t in tensors.items():
+        if name in replaced:
+            q, sname, sc = replaced[name]
+            out[name] = q
+            out[sname] = sc
+        else:
+            out[name] = t
+    return arch, out
+
+
+def to_version2(arch):
+    """A version 1 architecture as version 2, computing the same function (the SDK's quantize()
+    rule): "version": 2, and a flatten first in the encoder when input_shape has several axes.
+    A version 2 one is returned as it is."""
+    if arch["version"] != 1:
+        return arch
+    arch = json.loads(json.dumps(arch))
+    arch["version"] = 2
+    if len(arch["input_shape"]) > 1:
+        arch["encoder"].insert(0, {"type": "flatten"})
+    return arch
+
+
+def dequantize(arch, tensors):
+    """{name: float64 array} as read_safetensors gives them (I8 weights as q) -> a copy in which
+    every weight with a weight_scale is q * scale[out channel] (float64, exact) and the scale
+    tensors are gone: the weights the file's numbers are defined on."""
+    out = dict(tensors)
+    for _, L in quantizable_layers(arch):
+        if L.get("weight_scale") is None:
+            continue
+        q = np.asarray(tensors[L["weight"]], dtype=np.float64)
+        rows, back = _by_channel(q, L)
+        out[L["weight"]] = back(rows * np.asarray(tensors[L["weight_scale"]], dtype=np.float64)[:, None])
+    for _, L in quantizable_layers(arch):
+        if L.get("weight_scale") is not None:
+            out.pop(L["weight_scale"], None)
+    return out
 
 
 def export_vae(encoder, decoder, path, input_shape, latent_dim, likelihood, dtype="F32", metadata=None,
                latent_shape=None, prior={"type": "standard_normal"}, omit_defaults=False, version=None,
-               prefixes=("encoder", "decoder"), check=True):
-    """Writes an edgevae model file; returns the architecture dict. See the module docstring."""
+               prefixes=("encoder", "decoder"), check=True, int8=False, keep=(), scales="mse", report=None):
+    """Writes an edgevae model file; returns the architecture dict. See the module docstring.
+    dtype: the floating-point tensors' dtype, "F32" | "F16" | "BF16". int8=True: linear / conv
+    weights as I8 with F32 per-channel scales (keep, scales: see quantize_architecture; report,
+    a list, receives per-layer quantisation errors)."""
+    if dtype not in FLOAT_DTYPES:
+        raise ExportError(f"dtype {dtype!r}: F32, F16 or BF16")
+    if not int8 and (keep or scales != "mse" or report is not None):
+        raise ExportError("keep, scales and report are options of int8=True")
+    if (int8 or dtype == "BF16") and version == 1:
+        raise ExportError(f"{'int8' if int8 else 'BF16'} weights need FORMAT version 2 (version=1 was asked for)")
     arch, tensors = architecture(encoder, decoder, input_shape, latent_dim, likelihood, latent_shape, prior,
                                  omit_defaults, version, prefixes, check)
-    arrays = OrderedDict()
+    if dtype == "BF16":  # a version 2 dtype
+        arch = to_version2(arch)
     for name, t in tensors.items():
-        a = to_numpy(t, dtype)
-        if not np.all(np.isfinite(a)):
+        if not bool(torch.isfinite(t.detach().to(_TORCH_FLOAT[dtype])).all()):
             raise ExportError(f"{name}: not finite in {dtype} (|value| > 65504 overflows F16)")
-        arrays[name] = a
+    if int8:
+        arch, tensors = quantize_architecture(arch, tensors, keep, scales, "F32", report)
+    arrays = OrderedDict((name, to_numpy(t, dtype) if isinstance(t, torch.Tensor) else t) for name, t in tensors.items())
     meta = {"format": "pt", "edgevae": json.dumps(arch)}
     meta.update(metadata or {})
     write_safetensors(path, arrays, meta)
@@ -790,7 +1071,99 @@ def _self_test():
     d2 = nn.Sequential(nn.ConvTranspose2d(2, 1, 3, stride=2, padding=1, output_padding=1))  # [2,3,3] -> [1,6,6]
     a = architecture(enc, d2, [1, 6, 6], 18, {"type": "bernoulli"}, latent_shape=[2, 3, 3])[0]
     assert a["latent_shape"] == [2, 3, 3] and a["version"] == 2
+    # a module used twice is exported twice, under both state_dict names
+    lin = nn.Linear(8, 8)
+    a, t = architecture(nn.Sequential(nn.Linear(36, 8), lin, nn.ReLU(), lin), dec, [1, 6, 6], J, {"type": "bernoulli"})
+    assert [L["type"] for L in a["encoder"]] == ["linear", "linear", "relu", "linear"], a["encoder"]
+    assert "encoder.3.weight" in t
+    _self_test_int8()
     print("edgevae_torch self-test: ok")
+
+
+def _self_test_int8():
+    import os
+    import tempfile
+
+    def rows(*r):
+        return np.array(r, dtype=np.float32)
+
+    lin = {"type": "linear", "weight": "w"}
+    # JavaScript rounding (halves up), the clamp, a zero channel (scale 0, q 0)
+    q, sc = quantize_weight(rows([127, 2.5, -2.5, 0.5, -0.5], [0, 0, 0, 0, 0], [-1, 0.25, 0, 0, 0]), lin, "max")
+    assert sc.dtype == np.float32 and list(sc) == [1.0, 0.0, np.float32(1 / 127)], sc
+    assert q.tolist() == [[127, 3, -2, 1, 0], [0] * 5, [-127, 32, 0, 0, 0]], q
+    # the largest r wins ties (a channel of equal values: r = 1); "mse" is never worse than "max"
+    q, sc = quantize_weight(rows([1, 1, 1, 1]), lin, "mse")
+    assert sc[0] == np.float32(1 / 127) and q[0].tolist() == [127] * 4, (q, sc)
+    w = np.random.default_rng(0).standard_normal((6, 300)).astype(np.float32)
+    err = {}
+    for mode in ("mse", "max"):
+        q, sc = quantize_weight(w, lin, mode)
+        err[mode] = ((w - q * sc[:, None].astype(np.float64)) ** 2).sum(1)
+    assert np.all(err["mse"] <= err["max"]) and np.any(err["mse"] < err["max"]), err
+    # conv_transpose: W [Cin, Cout/g, k], output channel (ci div (Cin/g)) * (Cout/g) + j
+    ct = {"type": "conv_transpose1d", "weight": "w", "groups": 2}
+    w = np.array([[[1.0]], [[2.0]], [[10.0]], [[-20.0]]], dtype=np.float32)   # Cin 4, Cout 2
+    q, sc = quantize_weight(w, ct, "max")
+    assert list(sc) == [np.float32(2 / 127), np.float32(20 / 127)] and q.reshape(-1).tolist() == [64, 127, 64, -127], (q, sc)
+    back = dequantize({"encoder": [dict(ct, weight_scale="s")], "decoder": []}, {"w": q.astype(np.float64), "s": sc.astype(np.float64)})
+    assert set(back) == {"w"} and np.allclose(back["w"], w, rtol=0.01)
+    # BF16 scales are searched as rounded to BF16
+    q, sc = quantize_weight(rows([0.3, -0.1, 0.05]), lin, "mse", "BF16")
+    assert sc.dtype == BF16_NP and abs(_bf16_to_f64(sc)[0] * 127 / 0.3 - 1) < 0.2
+    # architecture level: v1 -> v2 with a flatten, keep by place / module path / weight name, refusals
+    enc = nn.Sequential(nn.Linear(36, 8))
+    d = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 36))
+    a0, t0 = architecture(enc, d, [1, 6, 6], 4, {"type": "bernoulli"})
+    assert a0["version"] == 1
+    for k in ("decoder[2]", "decoder.2", "decoder.2.weight", "decoder.last"):
+        rep = []
+        a, t = quantize_architecture(a0, t0, keep=[k], report=rep)
+        assert a["version"] == 2 and a["encoder"][0] == {"type": "flatten"} and a0["encoder"][0]["type"] == "linear"
+        assert [r["result"] for r in rep] == ["int8", "int8", "kept"] and "weight_scale" not in a["decoder"][2]
+        assert list(t) == ["encoder.0.weight", "encoder.0.weight_scale", "encoder.0.bias", "decoder.0.weight",
+                           "decoder.0.weight_scale", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias"], list(t)
+        assert t["encoder.0.weight"].dtype == np.int8 and a["encoder"][1]["weight_scale"] == "encoder.0.weight_scale"
+        assert 0 < rep[0]["relative_rms_error"] < 0.02
+    shared = {"version": 2, "input_shape": [4], "latent_dim": 2, "decoder": [],
+              "encoder": [{"type": "linear", "weight": "w", "bias": None}, {"type": "linear", "weight": "w", "bias": None}]}
+    w = OrderedDict([("w", np.eye(4, dtype=np.float32))])
+    assert [L.get("weight_scale") for L in quantize_architecture(shared, w)[0]["encoder"]] == ["w_scale", "w_scale"]
+    a, t = quantize_architecture(shared, w, keep=["encoder[1]"])
+    assert "weight_scale" not in json.dumps(a) and list(t) == ["w"]
+    try:
+        quantize_architecture(a0, t0, keep=["decoder[1]"])
+        raise AssertionError("not refused")
+    except ExportError as e:
+        assert "keep: 'decoder[1]' is neither" in str(e), str(e)
+    # the container: I8, BF16 (numpy bit patterns and torch bfloat16), F16, F32 round trips
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "t.safetensors")
+        x = torch.tensor([[1.0, -2.5, 3.14159, 1e-3]])
+        write_safetensors(path, OrderedDict([("a", np.array([-128, 0, 127], np.int8)), ("b", to_numpy(x, "BF16")),
+                                             ("c", x.to(torch.bfloat16)), ("d", to_numpy(x, "F16")), ("e", x)]), {})
+        got, _, dts = read_safetensors(path, with_dtypes=True)
+        assert dts == {"a": "I8", "b": "BF16", "c": "BF16", "d": "F16", "e": "F32"}, dts
+        assert got["a"].tolist() == [-128, 0, 127]
+        assert np.array_equal(got["b"], x.to(torch.bfloat16).double().numpy()) and np.array_equal(got["b"], got["c"])
+        try:  # the safetensors library, when installed, reads the same
+            from safetensors.torch import load_file
+        except ImportError:
+            load_file = None
+        if load_file is not None:
+            lt = load_file(path)
+            assert lt["a"].dtype == torch.int8 and lt["b"].dtype == torch.bfloat16 and torch.equal(lt["b"], x.to(torch.bfloat16))
+        # BF16 is a version 2 dtype: an MLP in BF16 is written as version 2 (flatten first, as quantize())
+        a = export_vae(enc, d, path, [1, 6, 6], 4, {"type": "bernoulli"}, dtype="BF16")
+        assert a["version"] == 2 and a["encoder"][0] == {"type": "flatten"} and read_safetensors(path, True)[2]["decoder.2.bias"] == "BF16"
+        # export_vae with int8 and BF16 writes a file that reads back to the quantised weights
+        rep = []
+        a = export_vae(enc, d, path, [1, 6, 6], 4, {"type": "bernoulli"}, dtype="BF16", int8=True, keep=["decoder[2]"], report=rep)
+        got, meta, dts = read_safetensors(path, with_dtypes=True)
+        assert json.loads(meta["edgevae"]) == a and dts["encoder.0.weight"] == "I8" and dts["encoder.0.weight_scale"] == "F32"
+        assert dts["encoder.0.bias"] == "BF16" and dts["decoder.2.weight"] == "BF16"
+        w = dequantize(a, got)["encoder.0.weight"]
+        assert np.abs(w - enc[0].weight.detach().double().numpy()).max() <= 0.5 * got["encoder.0.weight_scale"].max() + 1e-12
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ Run from the repository root (`npm run fixtures`):
 
 It builds small VAEs out of torch.nn layers, writes each one as an edgevae model file with
 the project's one torch-to-edgevae mapping (models/edgevae_torch.py: FORMAT version 1 for the
-three MLPs, version 2 for the convolutional ones), and writes the expected outputs of encode,
+three MLPs, version 2 for the convolutional ones and for the BF16 and int8 files, whose I8
+weights and per-channel scales come from the mapping's quantiser, the SDK's quantize() rule),
+and writes the expected outputs of encode,
 decode, ELBO and importance-weighted log p(x) as JSON, to test/fixtures/. Everything is
 deterministic (fixed seeds) and every file is rewritten from scratch.
 
@@ -19,8 +21,11 @@ Conventions of the JSON files (see test/fixtures/README.md):
 - the inputs (x, z, eps) are float32-representable values, so a float32 SDK
   receives exactly the numbers PyTorch used;
 - the weights of an F32 model are float32 values, those of an F16 model float16
-  values; the expected outputs are computed from exactly those values, in float64
-  (batch norm in eval mode, from its running statistics).
+  values, of a BF16 model bfloat16 values; an int8 model's linear / conv weights are
+  q * scale (I8 q, per-output-channel scales, quantised by the mapping's rule, which is
+  the SDK's quantize()); the expected outputs are computed from exactly the values in
+  the file (dequantised: w = q * scale, exact in float64), in float64 (batch norm in
+  eval mode, from its running statistics).
 After writing each model, the script re-reads the file and checks that a small numpy float64
 interpreter of the JSON architecture (below, independent of torch) reproduces the numbers.
 """
@@ -39,7 +44,8 @@ import torch.nn as nn
 from torch.distributions import Bernoulli, Normal, kl_divergence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from edgevae_torch import Residual, architecture, read_safetensors, to_numpy, write_safetensors  # noqa: E402
+from edgevae_torch import (Residual, architecture, dequantize, quantize_architecture, read_safetensors,  # noqa: E402
+                           to_numpy, to_version2, write_safetensors)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, "test", "fixtures")
@@ -195,6 +201,45 @@ def np_conv_transpose(h, W, b, stride, padding, output_padding, dilation, groups
     if b is not None:
         y = y + b[None, :, None, None]
     return y
+
+
+def np_dequantize(arch, tensors):
+    """The file's tensors -> the weights its numbers are defined on: every weight with a
+    weight_scale is q * scale[out channel] (FORMAT: conv_transpose W[ci, j] feeds output channel
+    (ci div (Cin/g)) * (Cout/g) + j); the scale tensors are dropped. Element by element, written
+    apart from the mapping's vectorised edgevae_torch.dequantize."""
+    out, scales = dict(tensors), set()
+
+    def walk(layers):
+        for L in layers:
+            if L["type"] == "residual":
+                walk(L["body"])
+                walk(L.get("shortcut", []))
+                continue
+            if L.get("weight_scale") is None:
+                continue
+            q, sc = tensors[L["weight"]], tensors[L["weight_scale"]]
+            assert np.all(q == np.round(q)) and q.min() >= -128 and q.max() <= 127
+            w = np.empty_like(q)
+            if L["type"].startswith("conv_transpose"):
+                g = L.get("groups", 1)
+                cin, cog = q.shape[:2]
+                assert sc.shape == (g * cog,)
+                for ci in range(cin):
+                    for j in range(cog):
+                        w[ci, j] = q[ci, j] * sc[(ci // (cin // g)) * cog + j]
+            else:
+                assert sc.shape == (q.shape[0],)
+                for o in range(q.shape[0]):
+                    w[o] = q[o] * sc[o]
+            out[L["weight"]] = w
+            scales.add(L["weight_scale"])
+
+    walk(arch["encoder"])
+    walk(arch["decoder"])
+    for k in scales:
+        del out[k]
+    return out
 
 
 def np_forward(layers, tensors, h):
@@ -506,7 +551,157 @@ def build_v2_models():
 
 
 def build_models():
-    return build_v1_models() + build_v2_models()
+    v1, v2 = build_v1_models(), build_v2_models()
+    return v1 + v2 + build_int8_bf16_models({sp["name"]: sp for sp in v1 + v2})
+
+
+def heavy_tailed(model, seed):
+    """Linear / conv weights redrawn from a Gaussian scale mixture (heavier tails than PyTorch's
+    uniform init, like trained weights), each tensor at its former standard deviation: so the int8
+    search's clipping (scales "mse", r < 1) wins for many channels."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for mod in model.modules():
+            if isinstance(mod, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
+                w = mod.weight
+                r = torch.randn(w.shape, generator=g) * torch.exp(0.6 * torch.randn(w.shape, generator=g))
+                w.copy_(r * (w.std() / r.std()))
+
+
+def int8_of(spec, name, description, keep=(), scales="mse", scale_dtype="F32", dtype=None):
+    """The int8 file of a float spec's model (the same torch model, the same inputs and noise).
+    When both files keep F32 tensors and F32 scales, the SDK's quantize() of the float fixture
+    must give this file's tensors exactly (test/pytorch.test.ts checks it): quantized_from."""
+    dtype = dtype or spec["dtype"]
+    same = dtype == spec["dtype"] == "F32" and scale_dtype == "F32"
+    return dict(spec, name=name, dtype=dtype, v2=True, description=description,
+                int8={"keep": list(keep), "scales": scales, "scale_dtype": scale_dtype},
+                quantized_from=spec["name"] if same else None)
+
+
+def build_int8_bf16_models(floats):
+    """Version 2 dtypes: I8 weights with per-channel scales (F32, F16, BF16 scales) and BF16."""
+    specs = []
+
+    # 9. mlp_odd (F32) and mlp_odd_int8 ---------------------------------------------
+    torch.manual_seed(1009)
+    enc = [nn.Linear(19, 33), nn.BatchNorm1d(33), nn.ReLU(), nn.Linear(33, 40), nn.GELU(), nn.Linear(40, 14)]
+    dec = [nn.Linear(7, 40), nn.Tanh(), nn.Linear(40, 33, bias=False), nn.SiLU(), nn.Linear(33, 38)]
+    m = VAE([19], 7, enc, dec, {"type": "gaussian_learned"})
+    heavy_tailed(m, 3009)
+    g = torch.Generator().manual_seed(2009)
+    x = torch.randn(B, 19, generator=g, dtype=torch.float64)
+    mlp = v2_spec(
+        "mlp_odd", 2009, m, "F32", x, 1.0,
+        "FORMAT v2 (a batch_norm), F32; widths not multiples of 4 or 8: input_shape [19], latent 7. Encoder: "
+        "linear 19->33; batch_norm after the linear; relu; linear 33->40; gelu; linear 40->14. Decoder: linear "
+        "7->40; tanh; linear 40->33 bias null, one output row all zero; silu; linear 33->38. Gaussian with "
+        "learned variance. Weights heavy-tailed (a Gaussian scale mixture, as trained weights are). The float "
+        "source of mlp_odd_int8.",
+        gain=1.5, logvar_shift=[(m.encoder[5], slice(7, None), -0.8), (m.decoder[4], slice(19, None), -1.0)])
+    with torch.no_grad():
+        m.decoder[2].weight[5].zero_()                                  # an all-zero output channel: scale 0
+    specs.append(mlp)
+    specs.append(int8_of(
+        mlp, "mlp_odd_int8",
+        "mlp_odd with I8 weights (FORMAT 'Weights: int8 and BF16'), per-output-channel F32 scales chosen by "
+        "the least-squared-error search (scales 'mse'), the last decoder layer (decoder[4], linear 33->38) "
+        "kept in F32 (keep), biases and batch_norm F32. Widths 19, 33, 40, 7 (odd GEMV/GEMM tails); decoder[2] "
+        "has an all-zero output row (scale 0). Expected outputs from the dequantised weights q * scale.",
+        keep=["decoder[4]"]))
+
+    # 10. conv_mixed (F32) and conv_mixed_int8 ---------------------------------------
+    torch.manual_seed(1010)
+    enc = [
+        nn.Conv2d(3, 10, 3, padding=1),                                 # [3,11,9] -> [10, 11, 9]
+        nn.ReLU(),
+        nn.Conv2d(10, 10, 3, padding=1, groups=10),                     # depthwise
+        nn.SiLU(),
+        nn.Conv2d(10, 25, (3, 2), padding=(1, 0), groups=5),            # grouped -> [25, 11, 8]
+        nn.BatchNorm2d(25),
+        nn.ELU(),
+        Residual(nn.Sequential(nn.Conv2d(25, 25, 1, bias=False), nn.Tanh())),   # a 1x1 conv in a residual
+        nn.Flatten(),                                                   # 2200
+        nn.Linear(2200, 12),            # fan-in 2200: there the "mse" search clips (r < 1)
+    ]
+    dec = [
+        nn.Linear(6, 36), nn.ReLU(),
+        nn.Unflatten(1, (4, 9)),                                        # [C, L]
+        nn.ConvTranspose1d(4, 6, 3, stride=2, output_padding=1, groups=2),   # -> [6, 20]
+        nn.LeakyReLU(0.1),
+        nn.Conv1d(6, 6, 3, padding=1, groups=3),                        # -> [6, 20]
+        nn.Flatten(),
+        nn.Unflatten(1, (6, 4, 5)),                                     # [C, H, W]
+        nn.ConvTranspose2d(6, 6, 3, stride=2, padding=(0, 1), groups=3),     # -> [6, 9, 9]
+        nn.SiLU(),
+        nn.ConvTranspose2d(6, 3, (3, 1), groups=3),                     # -> [3, 11, 9]
+    ]
+    m = VAE([3, 11, 9], 6, enc, dec, {"type": "bernoulli"}, flat_input=False)
+    heavy_tailed(m, 3010)
+    g = torch.Generator().manual_seed(2010)
+    x = torch.rand(B, 3 * 11 * 9, generator=g, dtype=torch.float64)
+    conv = v2_spec(
+        "conv_mixed", 2010, m, "F32", x, 1.0,
+        "FORMAT v2, F32; input_shape [3,11,9], latent 6. Encoder: conv2d 3->10 k3 padding 1; relu; "
+        "depthwise conv2d 10->10 k3 p1 groups 10; silu; grouped conv2d 10->25 kernel [3,2] padding [1,0] groups "
+        "5; batch_norm; elu; residual (identity shortcut) of [conv2d 25->25 1x1 bias null, tanh]; flatten; "
+        "linear 2200->12 (a fan-in large enough for the int8 'mse' search to clip). Decoder: linear 6->36; relu; reshape [4,9]; conv_transpose1d 4->6 k3 stride 2 "
+        "output_padding 1 groups 2 -> [6,20]; leaky_relu 0.1; conv1d 6->6 k3 p1 groups 3; flatten; reshape "
+        "[6,4,5]; conv_transpose2d 6->6 k3 stride 2 padding [0,1] groups 3 -> [6,9,9] (its output channel 1 "
+        "all zero); silu; conv_transpose2d 6->3 kernel [3,1] groups 3 -> [3,11,9] logits. Bernoulli. Weights "
+        "heavy-tailed (a Gaussian scale mixture). The float source of conv_mixed_int8.",
+        gain=1.5, logvar_shift=[(m.encoder[9], slice(6, None), -0.8)])
+    with torch.no_grad():
+        m.decoder[8].weight[0:2, 1].zero_()   # W[ci, j] of group 0, j = 1: output channel 1 (0 * 2 + 1)
+    specs.append(conv)
+    specs.append(int8_of(
+        conv, "conv_mixed_int8",
+        "conv_mixed with I8 weights and F32 per-output-channel scales ('mse') in every conv2d (strided, "
+        "depthwise, grouped, 1x1 in a residual), conv1d (grouped), conv_transpose1d (groups 2), "
+        "conv_transpose2d (groups 3, with an all-zero output channel: scale 0, and groups 3 with Cout/g = 1) "
+        "and linear layer, except encoder[0] (the first conv2d), kept in F32 by its weight's name "
+        "(keep: encoder.0.weight). Expected outputs from the dequantised weights.",
+        keep=["encoder.0.weight"]))
+
+    # 11. bernoulli_mlp_int8_max: a version 1 file quantised --------------------------
+    specs.append(int8_of(
+        floats["bernoulli_mlp"], "bernoulli_mlp_int8_max",
+        "bernoulli_mlp (a FORMAT v1 MLP, input_shape [1,7,9]) with I8 weights and F32 scales max|w|/127 "
+        "(scales 'max'), every layer quantised: written as version 2 with a flatten first in the encoder "
+        "(as the SDK's quantize() converts a version 1 file). Expected outputs from the dequantised weights.",
+        scales="max"))
+
+    # 12. conv1d_gaussian_f16_int8: F16 scales and tensors ----------------------------
+    specs.append(int8_of(
+        floats["conv1d_gaussian_f16"], "conv1d_gaussian_f16_int8",
+        "conv1d_gaussian_f16 with I8 weights (conv1d stride 2, conv1d groups 2 with dilation, linear 42->8, "
+        "linear 4->10, conv_transpose1d stride 2) and F16 per-output-channel scales (the candidate scales "
+        "rounded to float16 before their error is measured; 'max'), the other tensors F16 as in "
+        "conv1d_gaussian_f16. Expected outputs from q * (float16 scale).",
+        scales="max", scale_dtype="F16"))
+
+    # 13. conv_gaussian_image_int8_bf16: BF16 scales and tensors, a kept layer in BF16 --
+    specs.append(int8_of(
+        floats["conv_gaussian_image"], "conv_gaussian_image_int8_bf16",
+        "conv_gaussian_image with I8 weights and BF16 per-output-channel scales ('mse', candidates rounded to "
+        "bfloat16), every other tensor (biases, batch_norm, layer_norm) BF16, the decoder's last conv2d "
+        "kept as BF16 by its module path (keep: decoder.6). Expected outputs from q * (bfloat16 scale) and "
+        "the bfloat16 values.",
+        keep=["decoder.6"], scale_dtype="BF16", dtype="BF16"))
+
+    # 14-15. every tensor BF16 ---------------------------------------------------------
+    for base, name in (("conv2d_bernoulli", "conv2d_bernoulli_bf16"),
+                       ("conv_residual_gaussian_learned", "conv_residual_bf16")):
+        sp = floats[base]
+        specs.append(dict(sp, name=name, dtype="BF16", description=(
+            f"{base} with EVERY tensor BF16 (weights, biases, batch_norm running statistics and affine "
+            f"parameters, group_norm; bfloat16 values, round to nearest even from float32; expected outputs "
+            f"from them in float64). As {base}: " + sp["description"])))
+    bf = floats["gaussian_learned"]
+    specs.append(dict(bf, name="gaussian_learned_bf16", dtype="BF16", v2=True, description=(
+        "gaussian_learned (a FORMAT v1 MLP) with every tensor BF16: written as version 2 (BF16 is a version 2 "
+        "dtype), input_shape [2] so no flatten. As gaussian_learned: " + bf["description"])))
+    return specs
 
 
 def build_v1_models():
@@ -602,16 +797,21 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
-def compute(spec):
+def compute(spec, path):
     name, m = spec["name"], spec["model"]
     D, J = m.D, m.latent_dim
 
-    # the weights exactly as stored, then float64 (on a copy: .half() is in place)
-    m = copy.deepcopy(m)
-    if spec["dtype"] == "F16":
-        m = m.half().double()
-    else:
-        m = m.float().double()
+    # the weights exactly as stored in the file (F16 / BF16 values widened, I8 ones dequantised
+    # by the mapping: q * scale), in float64, on a copy of the model. (For F32 and F16 files the
+    # same values as m.float().double() / m.half().double().)
+    tensors, meta = read_safetensors(path)
+    stored = dequantize(json.loads(meta["edgevae"]), tensors)
+    m = copy.deepcopy(m).double()
+    with torch.no_grad():
+        sd = {k: v for k, v in m.state_dict().items() if v.is_floating_point()}
+        assert set(sd) == set(stored), (sorted(sd), sorted(stored))
+        for k, v in sd.items():
+            v.copy_(torch.from_numpy(np.asarray(stored[k], dtype=np.float64)).reshape(v.shape))
     m.eval()
 
     g = torch.Generator().manual_seed(spec["seed"] + 100)
@@ -654,7 +854,9 @@ def compute(spec):
         "description": spec["description"],
         "generator": "models/make_fixtures.py",
         "torch_version": torch.__version__,
-        "weights_dtype": spec["dtype"],
+        "weights_dtype": "I8" if spec.get("int8") else spec["dtype"],
+        **({"int8": {**spec["int8"], "float_dtype": spec["dtype"]}} if spec.get("int8") else {}),
+        **({"quantized_from": spec["quantized_from"]} if spec.get("quantized_from") else {}),
         "batch": B,
         "input_shape": m.input_shape,
         "input_size": D,
@@ -680,13 +882,25 @@ def compute(spec):
 
 
 def tensors_for_file(tensors, dtype):
-    return [(k, to_numpy(v, dtype)) for k, v in tensors.items()]
+    """torch tensors -> the file's dtype; numpy ones (an int8 file's q and scales) as they are."""
+    return [(k, to_numpy(v, dtype) if isinstance(v, torch.Tensor) else v) for k, v in tensors.items()]
 
 
 def check_file(path, fx, m64, spec):
     """Re-read the written file, run the JSON architecture with numpy, compare."""
-    tensors, meta = read_safetensors(path)
+    raw, meta, dtypes = read_safetensors(path, with_dtypes=True)
     arch = json.loads(meta["edgevae"])
+    tensors = np_dequantize(arch, raw)
+    # the dtypes are the spec's: I8 weights exactly where a weight_scale is, scales in scale_dtype
+    q = spec.get("int8")
+    scale_of = {L["weight"]: L["weight_scale"] for L in _all_layers(arch) if L.get("weight_scale")}
+    for k, dt in dtypes.items():
+        want = ("I8" if k in scale_of else
+                q["scale_dtype"] if q and k in scale_of.values() else spec["dtype"])
+        assert dt == want, (k, dt, want)
+    if q:
+        assert scale_of and len(scale_of) == len([L for L in _all_layers(arch) if L["type"] in (
+            "linear", "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d")]) - len(q["keep"]), scale_of
     J = arch["latent_dim"]
     Bn = fx["batch"]
     v2 = arch["version"] == 2
@@ -712,15 +926,31 @@ def check_file(path, fx, m64, spec):
     return arch
 
 
+def _all_layers(arch):
+    def walk(layers):
+        for L in layers:
+            yield L
+            if L["type"] == "residual":
+                yield from walk(L["body"])
+                yield from walk(L.get("shortcut", []))
+    yield from walk(arch["encoder"])
+    yield from walk(arch["decoder"])
+
+
 def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     for spec in build_models():
         name = spec["name"]
-        fx, m64, stats = compute(spec)
         arch, tensors = spec["model"].arch_and_tensors()
+        if spec["dtype"] == "BF16":
+            arch = to_version2(arch)
+        if spec.get("int8"):
+            q = spec["int8"]
+            arch, tensors = quantize_architecture(arch, tensors, q["keep"], q["scales"], q["scale_dtype"])
         meta = {"format": "pt", "edgevae": json.dumps(arch)}
         path = os.path.join(OUT_DIR, f"{name}.safetensors")
         write_safetensors(path, tensors_for_file(tensors, spec["dtype"]), meta)
+        fx, m64, stats = compute(spec, path)
         with open(os.path.join(OUT_DIR, f"{name}.json"), "w") as f:
             json.dump(fx, f, indent=1)
             f.write("\n")

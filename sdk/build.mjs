@@ -5,9 +5,10 @@
 //   dist/workerd.js  Cloudflare Workers / Vercel Edge: the Worker passes the imported Module
 // package.json `exports` maps the conditions workerd / edge-light / browser / deno / node to them.
 import { build } from "esbuild";
-import { copyFile, mkdir, rm, readFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, rm, readFile } from "node:fs/promises";
 import { execFileSync } from "node:child_process";
 import { gzipSync } from "node:zlib";
+import { fixDeclarations, writeWasmDeclarations } from "./fix-dts.mjs";
 
 // [output name, host target, entry]: the inference SDK, and the trainer as its own entry
 // ("edgevae/train") so that inference-only users do not ship it.
@@ -18,6 +19,11 @@ const BUNDLES = [
   ["train", "default", "sdk/train/index.ts"],
   ["train-browser", "browser", "sdk/train/index.ts"],
   ["train-workerd", "workerd", "sdk/train/index.ts"],
+  // VaePool's worker script (docs/parallel.md), found beside index.js / browser.js by URL
+  ["parallel-worker", "default", "sdk/parallel/worker.ts"],
+  ["parallel-worker-browser", "browser", "sdk/parallel/worker.ts"],
+  // the edgevae command (package.json "bin"; Node only: platform node, a #! line, executable)
+  ["cli", "default", "sdk/cli/main.ts"],
 ];
 
 await rm("dist", { recursive: true, force: true });
@@ -28,11 +34,14 @@ for (const [name, target, entry] of BUNDLES) {
     outfile: `dist/${name}.js`,
     bundle: true,
     format: "esm",
-    platform: "neutral",
+    platform: name === "cli" ? "node" : "neutral",
+    ...(name === "cli" ? { banner: { js: "#!/usr/bin/env node" } } : {}),
     target: "es2022",
     // no top-level await in any bundle: it breaks Workers and some bundlers
     supported: { "top-level-await": false },
     minify: true,
+    // class and function names survive minification: err.constructor.name, readable stack frames
+    keepNames: true,
     sourcemap: true,
     legalComments: "none",
     define: { EDGEVAE_WASM_DIR: JSON.stringify("./"), EDGEVAE_TARGET: JSON.stringify(target) },
@@ -40,8 +49,13 @@ for (const [name, target, entry] of BUNDLES) {
   });
 }
 execFileSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.json"], { stdio: "inherit" });
+// the .d.ts import "./errors"; node16/nodenext need "./errors.js" (sdk/fix-dts.mjs)
+await fixDeclarations("dist");
+await chmod("dist/cli.js", 0o755);
 await copyFile("build/edgevae.wasm", "dist/edgevae.wasm");
 await copyFile("build/edgevae-relaxed.wasm", "dist/edgevae-relaxed.wasm");
+// types for `import wasm from "edgevae/edgevae.wasm"` (package.json exports)
+await writeWasmDeclarations("dist", ["edgevae.wasm", "edgevae-relaxed.wasm"]);
 
 // What each bundle must not contain: Node modules off Node; on Workers, no attempt to find or
 // compile wasm bytes (import.meta.url, fetch of the wasm).

@@ -33,6 +33,17 @@ export type ErrorCode =
   | "E_MEMORY"              // the memory plan would exceed the limit or could not grow
   | "E_NONFINITE_RESULT"    // finite inputs, but the model's float32 arithmetic produced NaN
   | "E_INTERNAL"            // an unexpected internal error (a bug): the original is the cause
+  // worker pools (WorkerError, sdk/parallel)
+  | "E_WORKER_START"        // a worker could not be started, or did not answer in time
+  | "E_WORKER_EXIT"         // a worker died (threw, exited, was killed) while the pool needed it
+  | "E_NO_WORKERS"          // the host has no workers and the pool was told not to run on the calling thread
+  // the edgevae command (sdk/cli; E_USAGE exits with code 2, every other code with 1)
+  | "E_USAGE"               // an unknown subcommand or option, a missing or malformed argument
+  | "E_FILE"                // a file or folder could not be read or written (the system's reason is in the message)
+  | "E_DATA_FORMAT"         // a data file is not JSON rows, CSV, NPY or a folder of PNGs, or is malformed
+  | "E_NOT_AVAILABLE"       // a subcommand this build does not include
+  // images for hosts without JavaScript (sdk/image.ts, docs/image.md)
+  | "E_IMAGE"               // an image file is malformed, or was built for another wasm binary
   // lifecycle
   | "E_DISPOSED";           // the Vae was used after dispose()
 

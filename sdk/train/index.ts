@@ -15,3 +15,6 @@ export { densityGrid, mixtureDensity } from "./density";
 export type { DensityGrid } from "./density";
 export { quantize, elboChange } from "./quantize";
 export type { QuantizeOptions, QuantizeResult, QuantizedLayer, ElboChange } from "./quantize";
+// Images for hosts without JavaScript (docs/image.md): a model compiled into wasm memory + kernel calls.
+export { compileImage, parseImage, ImageRunner, wasmSignatures, IMAGE_MAGIC, IMAGE_VERSION } from "../image";
+export type { ImageOptions, CompiledImage, ImageHeader, ImageProgram, ImageProgramName, ImageRegion, ImageArg, WasmSignature, WasmType } from "../image";

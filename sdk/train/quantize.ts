@@ -142,7 +142,11 @@ export function quantize(modelBytes: Uint8Array, options: QuantizeOptions = {}):
     const base = { at: layer.at, type: layer.type, weight: weight.name, weights: elementsOf(weight) };
     if (weight.dtype === "I8") { report.push({ ...base, result: "int8 already", relativeRmsError: 0, maxAbsError: 0 }); continue; }
     if (keep.has(layer.at) || keep.has(weight.name)) { report.push({ ...base, result: "kept", relativeRmsError: 0, maxAbsError: 0 }); continue; }
-    if (replaced.has(weight.name)) continue; // a tensor shared by two layers: quantised once
+    if (replaced.has(weight.name)) { // a tensor shared by two layers: quantised once, named by both
+      rawLayer(arch, layer.at).weight_scale = replaced.get(weight.name)![1]!.name;
+      report.push({ ...base, result: "int8", relativeRmsError: 0, maxAbsError: 0 });
+      continue;
+    }
     const w = readF32(modelBytes, weight);
     const map = channelMap(layer);
     const { q, scale } = quantizeWeight(w, map.of, map.channels, mode);

@@ -66,7 +66,10 @@ export async function referenceReport(simd: "baseline" | "relaxed" = "baseline")
  */
 export function installPackage(): string {
   const dir = mkdtempSync(join(tmpdir(), "edgevae-rt-"));
-  const out = execFileSync("npm", ["pack", "--pack-destination", dir, "--json", "--silent"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  // --ignore-scripts: `npm test` built dist/ already (pretest); prepack's rebuild would delete
+  // dist/ under the test files running beside this one (test/consumer.test.ts checks, in a copy
+  // of the tree, that a plain `npm pack` builds)
+  const out = execFileSync("npm", ["pack", "--ignore-scripts", "--pack-destination", dir, "--json", "--silent"], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
   const tarball = join(dir, (JSON.parse(out) as { filename: string }[])[0]!.filename);
   const pkg = join(dir, "node_modules/edgevae");
   mkdirSync(pkg, { recursive: true });
