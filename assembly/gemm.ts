@@ -77,9 +77,9 @@ export function f32_pack_weights_nr8(src: usize, dst: usize, n: i32, k: i32): vo
   return v;
 }
 
-// Stores 8 columns (two vectors) of one output row, or the first `cols` of them.
+// Stores 8 columns (two vectors) of one output row, or the first `cols` of them (int8.ts too).
 // @ts-ignore: decorator
-@inline function storeRow8(y: usize, lo: v128, hi: v128, cols: i32): void {
+@inline export function storeRow8(y: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols >= 8) { v128.store(y, lo); v128.store(y, hi, 16); return; }
   for (let c = 0; c < cols; c++) {
     const v = c < 4 ? lo : hi;

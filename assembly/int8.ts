@@ -12,7 +12,7 @@
 // depend on how a batch is chunked or split.
 
 import { madd, storePartial } from "./simd";
-import { epilogue } from "./gemm";
+import { epilogue, storeRow8 } from "./gemm";
 
 const NR = 8;
 
@@ -72,23 +72,6 @@ export function i8_pack_weights_nr8(src: usize, dst: usize, n: i32, k: i32): voi
   return epilogue(f32x4.add(f32x4.mul(acc, s), b), act, slope);
 }
 
-// Stores the first `cols` (1..8) of 8 columns.
-// @ts-ignore: decorator
-@inline function store8(y: usize, lo: v128, hi: v128, cols: i32): void {
-  if (cols >= 8) { v128.store(y, lo); v128.store(y, hi, 16); return; }
-  for (let c = 0; c < cols; c++) {
-    const v = c < 4 ? lo : hi;
-    let s: f32;
-    switch (c & 3) {
-      case 0: s = f32x4.extract_lane(v, 0); break;
-      case 1: s = f32x4.extract_lane(v, 1); break;
-      case 2: s = f32x4.extract_lane(v, 2); break;
-      default: s = f32x4.extract_lane(v, 3);
-    }
-    store<f32>(y + (<usize>c << 2), s);
-  }
-}
-
 // x (m, k) row-major f32; w packed (ceil(n/8), k, 8) i8; scale, bias (ceil(n/8)*8) f32;
 // y (m, n) row-major; buf k*8 f32 (used when m >= 4). act: 0 none, 1 relu, 2 leaky_relu(slope).
 // y[r][o] = act((sum_k x[r][k] * q[o][k]) * scale[o] + bias[o]).
@@ -127,10 +110,10 @@ export function i8_gemm_bias_act(x: usize, m: i32, k: i32, w: usize, scale: usiz
         wq += NR << 2; xq += 4;
       }
       const yq = y + ((<usize>r * n + p * NR) << 2);
-      store8(yq, finish(a00, s0, b0, act, slope), finish(a01, s1, b1, act, slope), cols);
-      store8(yq + yRow, finish(a10, s0, b0, act, slope), finish(a11, s1, b1, act, slope), cols);
-      store8(yq + 2 * yRow, finish(a20, s0, b0, act, slope), finish(a21, s1, b1, act, slope), cols);
-      store8(yq + 3 * yRow, finish(a30, s0, b0, act, slope), finish(a31, s1, b1, act, slope), cols);
+      storeRow8(yq, finish(a00, s0, b0, act, slope), finish(a01, s1, b1, act, slope), cols);
+      storeRow8(yq + yRow, finish(a10, s0, b0, act, slope), finish(a11, s1, b1, act, slope), cols);
+      storeRow8(yq + 2 * yRow, finish(a20, s0, b0, act, slope), finish(a21, s1, b1, act, slope), cols);
+      storeRow8(yq + 3 * yRow, finish(a30, s0, b0, act, slope), finish(a31, s1, b1, act, slope), cols);
     }
     for (; r < m; r++) { // the last rows, one at a time, on the same widened panel
       let a0 = f32x4.splat(0), a1 = a0;
@@ -141,7 +124,7 @@ export function i8_gemm_bias_act(x: usize, m: i32, k: i32, w: usize, scale: usiz
         a0 = madd(v, v128.load(wq), a0); a1 = madd(v, v128.load(wq, 16), a1);
         wq += NR << 2; xq += 4;
       }
-      store8(y + ((<usize>r * n + p * NR) << 2), finish(a0, s0, b0, act, slope), finish(a1, s1, b1, act, slope), cols);
+      storeRow8(y + ((<usize>r * n + p * NR) << 2), finish(a0, s0, b0, act, slope), finish(a1, s1, b1, act, slope), cols);
     }
   }
 }
@@ -184,7 +167,7 @@ function gemv_i8_row(x: usize, k: i32, w: usize, scale: usize, bias: usize, n: i
       const b0 = v128.load(bias + (<usize>c << 2)), b1 = v128.load(bias + (<usize>c << 2), 16);
       const lo = j == 0 ? a0 : j == 1 ? a2 : j == 2 ? a4 : a6;
       const hi = j == 0 ? a1 : j == 1 ? a3 : j == 2 ? a5 : a7;
-      store8(y + (<usize>c << 2), finish(lo, s0, b0, act, slope), finish(hi, s1, b1, act, slope), min(NR, n - c));
+      storeRow8(y + (<usize>c << 2), finish(lo, s0, b0, act, slope), finish(hi, s1, b1, act, slope), min(NR, n - c));
     }
   }
   for (; p < panels; p++) {
@@ -200,7 +183,7 @@ function gemv_i8_row(x: usize, k: i32, w: usize, scale: usize, bias: usize, n: i
     const c = p * NR;
     const s0 = v128.load(scale + (<usize>c << 2)), s1 = v128.load(scale + (<usize>c << 2), 16);
     const b0 = v128.load(bias + (<usize>c << 2)), b1 = v128.load(bias + (<usize>c << 2), 16);
-    store8(y + (<usize>c << 2), finish(a0, s0, b0, act, slope), finish(a1, s1, b1, act, slope), min(NR, n - c));
+    storeRow8(y + (<usize>c << 2), finish(a0, s0, b0, act, slope), finish(a1, s1, b1, act, slope), min(NR, n - c));
   }
 }
 

@@ -3,11 +3,11 @@
 // load time. Batches larger than the plan are processed in chunks; results do not depend on
 // the chunking (noise is indexed by item and sample, not by position in a chunk).
 
-import { ArgumentError, DisposedError, EdgeVaeError, RuntimeError } from "./errors";
+import { count, invalid, newResult, optionsOf, seedOf, toFloat32, typeName, type Floats } from "./arguments";
+import { DisposedError, EdgeVaeError, RuntimeError } from "./errors";
 import { parameterCount, parseModel, type Architecture, type Likelihood } from "./format";
 import type { TensorInfo } from "./safetensors";
 import { ABI_VERSION, ACT, type Kernels } from "./kernels";
-import { LIMITS } from "./limits";
 import { Arena } from "./memory";
 import { loadModel, planWorkspace, type Model, type Workspace } from "./model";
 import { allLayers, runProgram } from "./network";
@@ -81,8 +81,7 @@ export interface ElboResult {
   readonly kl: Float32Array;
 }
 
-/** Numbers accepted as inputs: Float32Array is used as is; others are converted. */
-export type Floats = Float32Array | Float64Array | readonly number[];
+export type { Floats } from "./arguments";
 
 export interface NoiseOptions {
   /** Integer seed in [0, 2^53): the same seed gives the same numbers on every runtime. Default: random. */
@@ -568,31 +567,6 @@ for (const name of ["encode", "decode", "decodeParams", "reconstruct", "sample",
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-function invalid(code: "E_INPUT_TYPE" | "E_INPUT_LENGTH" | "E_ARGUMENT" | "E_NOISE_LENGTH" | "E_INPUT_VALUE", message: string): never {
-  throw new ArgumentError(code, message);
-}
-
-/** An options argument: undefined means {}; anything but a plain object is refused. */
-function optionsOf<T extends object>(options: T | undefined, what: string): T {
-  if (options === undefined) return {} as T;
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    invalid("E_ARGUMENT", `${what}: options must be an object, got ${typeName(options)}`);
-  }
-  return options;
-}
-
-/** A fresh f32 array of n values, bounded by LIMITS.maxResultValues (no RangeError, no OOM crash). */
-function newResult(n: number, what: string): Float32Array {
-  if (n > LIMITS.maxResultValues) {
-    invalid("E_ARGUMENT", `${what}: this call would need an array of ${n} values; at most ${LIMITS.maxResultValues} per call (split the call into smaller batches)`);
-  }
-  try {
-    return new Float32Array(n);
-  } catch (err) {
-    throw new RuntimeError("E_MEMORY", `${what}: could not allocate ${n * 4} bytes for the result: ${(err as Error).message}`, { cause: err });
-  }
-}
-
 /** Anything thrown on a public path becomes an EdgeVaeError: unexpected ones keep the original as `cause`. */
 function typedError(err: unknown, what: string): EdgeVaeError {
   if (err instanceof EdgeVaeError) return err;
@@ -601,50 +575,6 @@ function typedError(err: unknown, what: string): EdgeVaeError {
     return new RuntimeError("E_MEMORY", `${what}: the host ran out of memory (${message})`, { cause: err });
   }
   return new RuntimeError("E_INTERNAL", `${what}: internal error (${message}); this is a bug in edgevae, please report it with the model file`, { cause: err });
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return "null";
-  if (typeof v === "object") return (v as object).constructor?.name ?? "object";
-  return typeof v;
-}
-
-function toFloat32(x: Floats, what: string): Float32Array {
-  if (x instanceof Float32Array) return x;
-  if (x instanceof Float64Array) { const out = newResult(x.length, what); out.set(x); return out; }
-  if (Array.isArray(x)) {
-    const out = newResult(x.length, what);
-    for (let i = 0; i < x.length; i++) {
-      const v: unknown = x[i];
-      if (typeof v !== "number") invalid("E_INPUT_TYPE", `${what}[${i}] is ${typeName(v)}; expected numbers`);
-      out[i] = v;
-    }
-    return out;
-  }
-  return invalid("E_INPUT_TYPE", `${what}: expected a Float32Array (or Float64Array / number[]), got ${typeName(x)}`);
-}
-
-function count(n: unknown, what: string, min: number, max: number): asserts n is number {
-  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min || n > max) {
-    invalid("E_ARGUMENT", `${what} must be an integer from ${min} to ${max}, got ${String(n)}`);
-  }
-}
-
-function seedOf(seed: number | undefined, what: string): number {
-  if (seed === undefined) return randomSeed();
-  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
-    invalid("E_ARGUMENT", `${what}: seed must be an integer from 0 to 2^53 - 1, got ${String(seed)}`);
-  }
-  return seed;
-}
-
-function randomSeed(): number {
-  const c = (globalThis as { crypto?: { getRandomValues(a: Uint32Array): Uint32Array } }).crypto;
-  if (c !== undefined) {
-    const w = c.getRandomValues(new Uint32Array(2));
-    return (w[0]! & 0x1fffff) * 2 ** 32 + w[1]!;
-  }
-  return Math.floor(Math.random() * 2 ** 53);
 }
 
 async function instantiate(module: WebAssembly.Module): Promise<Kernels> {

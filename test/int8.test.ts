@@ -8,7 +8,7 @@ import { ACT } from "../sdk/kernels";
 import { elboChange, quantize } from "../sdk/train/index";
 import { expectClose } from "./helpers/close";
 import { mulberry32, mutableHeader, writeSafetensors } from "./helpers/safetensors";
-import { buildV2, type V2Spec } from "./helpers/v2";
+import { buildV2, V2_CHECKS, type V2Spec } from "./helpers/v2";
 import { V2_SPECS } from "./helpers/v2-models";
 import { kernelHarness } from "./helpers/wasm";
 import { ReferenceVae, normals } from "./reference";
@@ -138,14 +138,7 @@ const SPECS: Record<string, V2Spec> = {
     likelihood: { type: "bernoulli" }, seed: 31,
   },
 };
-const VALUES = { rtol: 5e-5, atol: 5e-6 };
-const perItem = (D: number) => ({ rtol: 5e-5, atol: 4e-6 * D });
-
-function inputs(spec: V2Spec, batch: number, seed: number): Float32Array {
-  const D = spec.inputShape.reduce((a, b) => a * b, 1);
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: batch * D }, () => (spec.likelihood.type === "bernoulli" ? r() : 2 * r() - 1));
-}
+const { VALUES, perItem, inputs } = V2_CHECKS;
 
 describe.each(Object.entries(SPECS).flatMap(([name, spec]) => (["I8", "BF16"] as const).map((dtype) => [`${name} ${dtype}`, { ...spec, dtype }] as const)))("%s", (_name, spec) => {
   const built = buildV2(spec);

@@ -5,19 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { Vae } from "../sdk/index";
 import { expectClose } from "./helpers/close";
-import { mulberry32 } from "./helpers/safetensors";
-import { buildV2, type V2Spec } from "./helpers/v2";
+import { buildV2, V2_CHECKS, type V2Spec } from "./helpers/v2";
 import { V2_SPECS } from "./helpers/v2-models";
 import { ReferenceVae, normals } from "./reference";
 
-const VALUES = { rtol: 5e-5, atol: 5e-6 };
-const perItem = (D: number) => ({ rtol: 5e-5, atol: 4e-6 * D });
-
-function inputs(spec: V2Spec, batch: number, seed: number): Float32Array {
-  const D = spec.inputShape.reduce((a, b) => a * b, 1);
-  const r = mulberry32(seed);
-  return Float32Array.from({ length: batch * D }, () => (spec.likelihood.type === "bernoulli" ? r() : 2 * r() - 1));
-}
+const { VALUES, perItem, inputs } = V2_CHECKS;
 
 describe.each(Object.entries(V2_SPECS))("version 2 model %s", (_name, spec) => {
   const built = buildV2(spec);

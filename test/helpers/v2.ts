@@ -148,3 +148,14 @@ export function buildV2(spec: V2Spec): BuiltV2 {
   const bytes = writeSafetensors(tensors as never, { edgevae: JSON.stringify(arch) });
   return { bytes, arch, tensors: values };
 }
+
+/** What the version 2 model tests share: their tolerances and seeded inputs (Bernoulli: [0, 1), else [-1, 1)). */
+export const V2_CHECKS = {
+  VALUES: { rtol: 5e-5, atol: 5e-6 },
+  perItem: (D: number) => ({ rtol: 5e-5, atol: 4e-6 * D }),
+  inputs(spec: V2Spec, batch: number, seed: number): Float32Array {
+    const D = spec.inputShape.reduce((a, b) => a * b, 1);
+    const r = mulberry32(seed);
+    return Float32Array.from({ length: batch * D }, () => (spec.likelihood.type === "bernoulli" ? r() : 2 * r() - 1));
+  },
+};
